@@ -1,0 +1,1 @@
+"""Async (direct-to-storage) file uploads for Django."""

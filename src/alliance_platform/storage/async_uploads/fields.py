@@ -1,0 +1,219 @@
+"""Model fields whose value is a storage key that the browser uploaded to directly.
+
+Assigning a temporary key and saving the record is all it takes: after the surrounding transaction commits, the
+key is promoted to its final location (see ``promotion``). Validation of submitted keys lives in ``verification``
+and is shared by Django forms and DRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import posixpath
+from typing import Any
+from urllib.parse import urlencode
+
+from django.apps import apps as global_apps
+from django.core.files.images import ImageFile
+from django.db import models
+from django.db.models.fields.files import FieldFile
+
+from ..auth import resolve_perm_name
+from .input_data import AsyncFileInputData
+from .keys import is_temporary_path
+from .registry import AsyncFieldRegistry, default_async_field_registry
+from .restrictions import FileRestrictions
+from .storage.base import AsyncUploadStorage
+
+default_max_length = 500
+#: Megabytes (MiB).
+default_max_size = 100
+
+_RESOLVE = object()  # "not given": resolve the permission from the model when first needed
+_PENDING_ATTR = "_async_upload_pending"
+
+
+def display_name(key: str) -> str:
+    """The filename a user should see for ``key``: its basename, without the random part of a temporary key."""
+    name = posixpath.basename(key)
+    if is_temporary_path(key) and "-" in name:
+        name = name.split("-", 1)[1]
+    return name
+
+
+def pending_upload(instance: models.Model, attname: str) -> AsyncFileInputData | None:
+    """The verified upload assigned to ``instance`` by a form or serializer and not saved yet.
+
+    It lives on the instance (never on the shared field object) so that concurrent requests cannot mix up names or
+    image dimensions.
+    """
+    return instance.__dict__.get(_PENDING_ATTR, {}).get(attname)
+
+
+def set_pending_upload(instance: models.Model, attname: str, data: AsyncFileInputData | None) -> None:
+    pending = instance.__dict__.setdefault(_PENDING_ATTR, {})
+    if data is None:
+        pending.pop(attname, None)
+    else:
+        pending[attname] = data
+
+
+class AsyncFieldFile(FieldFile):
+    @property
+    def url(self) -> str:
+        """The download endpoint, which checks ``perm_detail`` before redirecting to a short-lived URL."""
+        self._require_file()
+        return self.field.get_download_url(self.instance)
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.name or "")
+
+
+class AsyncImageFieldFile(ImageFile, AsyncFieldFile):
+    pass
+
+
+class AsyncFileField(models.FileField):
+    """A ``FileField`` whose file is uploaded by the browser straight to ``storage`` (an ``AsyncUploadStorage``)."""
+
+    attr_class = AsyncFieldFile
+
+    def __init__(
+        self,
+        verbose_name: str | None = None,
+        name: str | None = None,
+        upload_to: Any = "",
+        storage: Any = None,
+        *,
+        max_length: int = default_max_length,
+        perm_create: str | None | object = _RESOLVE,
+        perm_update: str | None | object = _RESOLVE,
+        perm_detail: str | None | object = _RESOLVE,
+        max_size: float | None = default_max_size,
+        file_restrictions: Sequence[str] | None = None,
+        async_field_registry: AsyncFieldRegistry | None = None,
+        download_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(verbose_name, name, upload_to=upload_to, storage=storage, max_length=max_length, **kwargs)
+        if not isinstance(self.storage, AsyncUploadStorage):
+            raise ValueError(
+                f"{type(self).__name__} requires its storage to be an AsyncUploadStorage "
+                f"(got {type(self.storage).__name__}). Pass storage= or set STORAGES['default'] to an async backend."
+            )
+        self._perms = {"create": perm_create, "update": perm_update, "detail": perm_detail}
+        self.max_size = max_size
+        self.file_restrictions = list(file_restrictions) if file_restrictions is not None else None
+        self.async_field_registry = async_field_registry or default_async_field_registry
+        self.download_params = dict(download_params or {})
+        self.async_field_id: str | None = None
+
+    # Configuration, resolved lazily because the model is only known after contribute_to_class.
+
+    def _resolve_perm(self, action: str) -> str | None:
+        value = self._perms[action]
+        if value is _RESOLVE:
+            return resolve_perm_name(self.model, action, action == "create")
+        return value  # type: ignore[return-value]
+
+    @property
+    def perm_create(self) -> str | None:
+        return self._resolve_perm("create")
+
+    @property
+    def perm_update(self) -> str | None:
+        return self._resolve_perm("update")
+
+    @property
+    def perm_detail(self) -> str | None:
+        return self._resolve_perm("detail")
+
+    @property
+    def max_size_bytes(self) -> int | None:
+        return int(self.max_size * 1024 * 1024) if self.max_size else None
+
+    @property
+    def restrictions(self) -> FileRestrictions:
+        return FileRestrictions(self.file_restrictions)
+
+    # Django field protocol.
+
+    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        # Historical models built by migrations use their own app registry and must not replace the real ones.
+        if not cls._meta.abstract and cls._meta.apps is global_apps:
+            self.async_field_id = self.async_field_registry.register_field(self)
+
+    def deconstruct(self) -> tuple[str, str, list, dict]:
+        name, _path, args, kwargs = super().deconstruct()
+        # FileField omits its own default (100); ours differs, so state the length unless it is our default.
+        kwargs.pop("max_length", None)
+        if self.max_length != default_max_length:
+            kwargs["max_length"] = self.max_length
+        return name, f"alliance_platform.storage.async_uploads.models.{type(self).__name__}", args, kwargs
+
+    def formfield(self, **kwargs: Any):
+        from . import forms
+
+        return super().formfield(
+            **{"form_class": forms.AsyncFileField, "async_field": self, "max_length": self.max_length, **kwargs}
+        )
+
+    def save_form_data(self, instance: models.Model, data: Any) -> None:
+        """Apply a cleaned form/serializer value: ``None`` keeps, ``False``/``""`` clears, input data assigns."""
+        if data is None:
+            return
+        if data is False or data == "":
+            set_pending_upload(instance, self.attname, None)
+            setattr(instance, self.attname, "")
+            return
+        if isinstance(data, AsyncFileInputData):
+            current = getattr(instance, self.attname)
+            if current and current.name == data.key:
+                return
+            set_pending_upload(instance, self.attname, data if is_temporary_path(data.key) else None)
+            setattr(instance, self.attname, data.key)
+            return
+        super().save_form_data(instance, data)
+
+    def get_download_url(self, instance: models.Model) -> str:
+        query = urlencode({"fieldId": self.async_field_id, "instanceId": instance.pk})
+        return f"{self.async_field_registry.reverse('download_file')}?{query}"
+
+
+class AsyncImageField(AsyncFileField, models.ImageField):
+    """An ``AsyncFileField`` for images; dimensions come from the server's reading of the uploaded file."""
+
+    attr_class = AsyncImageFieldFile
+
+    def __init__(self, *args: Any, suppress_pillow_check: bool = False, **kwargs: Any):
+        kwargs.setdefault("file_restrictions", ["image/*"])
+        self.suppress_pillow_check = suppress_pillow_check
+        super().__init__(*args, **kwargs)
+
+    def _check_image_library_installed(self) -> list:
+        if self.suppress_pillow_check:
+            return []
+        return super()._check_image_library_installed()
+
+    def formfield(self, **kwargs: Any):
+        from . import forms
+
+        return super().formfield(**{"form_class": forms.AsyncImageField, **kwargs})
+
+    def update_dimension_fields(self, instance: models.Model, force: bool = False, *args: Any, **kwargs: Any):
+        """Fill width/height from the verified upload rather than by opening the (possibly remote) file."""
+        if not (self.width_field or self.height_field) or self.attname not in instance.__dict__:
+            return
+        file = getattr(instance, self.attname)
+        pending = pending_upload(instance, self.attname)
+        if file and pending is not None and pending.key == file.name:
+            width, height = pending.width, pending.height
+        elif not file and force:
+            width = height = None
+        else:
+            return
+        if self.width_field:
+            setattr(instance, self.width_field, width)
+        if self.height_field:
+            setattr(instance, self.height_field, height)

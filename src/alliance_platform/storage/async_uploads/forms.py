@@ -1,0 +1,194 @@
+"""Django form fields and the ``AsyncFileInput`` widget.
+
+The form submits only a JSON value ``{"key", "name"}``; the file itself went straight to storage. Cleaning parses
+that value and runs the shared verification, so a user sees a message next to the field when an upload is not
+acceptable.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.fields.files import FieldFile
+from django.forms.boundfield import BoundField
+from django.templatetags.static import static
+
+from .fields import AsyncFileField as AsyncFileModelField, AsyncImageField as AsyncImageModelField, display_name
+from .input_data import AsyncFileInputData, InvalidInputData
+from .keys import is_temporary_path
+from .requester import current_requester
+from .verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
+
+_INPUT_MESSAGES = {
+    "invalid_json": "The submitted value is not valid JSON.",
+    "invalid_shape": 'The submitted value must be an object with a "key" and a "name".',
+    "unknown_keys": "The submitted value has unknown keys: %(keys)s.",
+    "too_long": "The submitted file name or key is too long.",
+}
+
+
+class AsyncFileInput(forms.Widget):
+    """Uploads the picked file straight to storage and submits its key (see the widget's JS for the browser side)."""
+
+    template_name = "alliance_platform/storage/widgets/async_file_input.html"
+    needs_multipart_form = False
+
+    class Media:
+        css = {"all": ["alliance_platform/storage/async-upload.css"]}
+
+    def __init__(self, attrs: dict[str, Any] | None = None, async_field: AsyncFileModelField | None = None):
+        super().__init__(attrs)
+        self.async_field = async_field
+        self.instance_pk: Any = None
+
+    def format_value(self, value: Any) -> str:
+        data = self._as_input_data(value)
+        if data is None:
+            return ""
+        rendered: dict[str, Any] = {"key": data.key, "name": data.name}
+        url = self._download_url(data.key)
+        if url:
+            rendered["url"] = url
+        return json.dumps(rendered)
+
+    def _as_input_data(self, value: Any) -> AsyncFileInputData | None:
+        if isinstance(value, FieldFile):
+            return AsyncFileInputData(key=value.name, name=display_name(value.name)) if value.name else None
+        if isinstance(value, AsyncFileInputData):
+            return value
+        try:
+            data = AsyncFileInputData.from_value(value)
+        except InvalidInputData:
+            return None
+        if data is not None and is_temporary_path(data.key):
+            # Show the server's record of the name, never a client-chosen one, for temporary keys we know.
+            data = AsyncFileInputData(key=data.key, name=display_name(data.key))
+        return data
+
+    def _download_url(self, key: str) -> str | None:
+        field = self.async_field
+        if field is None or self.instance_pk is None or is_temporary_path(key):
+            return None
+        return field.get_download_url(_PkOnly(self.instance_pk))
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        field = self.async_field
+        value_json = context["widget"]["value"]
+        current = json.loads(value_json) if value_json else None
+        if current is not None:
+            current.setdefault("url", None)
+        context["widget"]["async_upload"] = {
+            "field_id": field.async_field_id if field else "",
+            "plan_url": field.async_field_registry.reverse("generate_upload_url") if field else "",
+            "instance_id": "" if self.instance_pk is None else str(self.instance_pk),
+            "accept": field.restrictions.accept_attribute() if field else "",
+            "max_size": field.max_size_bytes if field else None,
+            "is_image": isinstance(field, AsyncImageModelField),
+            "value_json": value_json,
+            "current": current,
+            "script_url": static("alliance_platform/storage/async-upload.js"),
+            "css_url": static("alliance_platform/storage/async-upload.css"),
+        }
+        return context
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.get(name)
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return name not in data
+
+
+class _PkOnly:
+    """Enough of a model instance to build a download URL from a primary key."""
+
+    def __init__(self, pk: Any):
+        self.pk = pk
+
+
+class AsyncFileBoundField(BoundField):
+    """Tells the widget which record the form edits, so the browser asks for ``perm_update`` on it."""
+
+    def as_widget(self, widget=None, attrs=None, only_initial=False):
+        widget = copy.copy(widget or self.field.widget)
+        instance = getattr(self.form, "instance", None)
+        if isinstance(instance, models.Model) and not instance._state.adding:
+            widget.instance_pk = instance.pk
+        return super().as_widget(widget, attrs, only_initial)
+
+
+class AsyncFileField(forms.FileField):
+    widget = AsyncFileInput
+    default_error_messages = {**MESSAGES, **_INPUT_MESSAGES}
+
+    def __init__(self, *, async_field: AsyncFileModelField | None = None, **kwargs: Any):
+        widget = kwargs.get("widget")
+        # The admin offers its own file widgets for every FileField subclass; only ours can upload asynchronously.
+        if widget is None or not (
+            isinstance(widget, AsyncFileInput) or (isinstance(widget, type) and issubclass(widget, AsyncFileInput))
+        ):
+            kwargs["widget"] = self.widget
+        kwargs.pop("allow_empty_file", None)
+        super().__init__(**kwargs)
+        self.async_field = async_field
+        self.widget.async_field = async_field
+
+    def get_bound_field(self, form, field_name):
+        return AsyncFileBoundField(form, self, field_name)
+
+    def to_python(self, data: Any) -> AsyncFileInputData | None:
+        try:
+            return AsyncFileInputData.from_value(data)
+        except InvalidInputData as exc:
+            raise ValidationError(
+                self.error_messages[exc.code], code=exc.code, params={"keys": exc.detail}
+            ) from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Re-rendering after a validation error must keep the upload the user already made.
+        return initial if data is None else data
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        try:
+            submitted = AsyncFileInputData.from_value(data)
+        except InvalidInputData:
+            return True
+        initial_key = initial.name if isinstance(initial, FieldFile) else None
+        return (submitted.key if submitted else None) != (initial_key or None)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        """``None``: nothing to change; ``False``: clear the current file; input data: assign it."""
+        if self.disabled:
+            return None
+        value = self.to_python(data)
+        current_key = initial.name if isinstance(initial, FieldFile) and initial.name else None
+        if value is None:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return False if current_key else None
+        if self.max_length is not None and len(value.key) > self.max_length:
+            raise ValidationError(self.error_messages["too_long"], code="too_long")
+        if self.async_field is None:
+            return value
+        instance = initial.instance if isinstance(initial, FieldFile) else None
+        context = VerificationContext(requester=current_requester(), instance=instance, current_key=current_key)
+        try:
+            verified = verify_submission(self.async_field, value, context)
+        except UploadRejected as exc:
+            raise ValidationError(self.error_messages[exc.code], code=exc.code, params=exc.params) from None
+        self.run_validators(verified)
+        return verified
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        return {}
+
+
+class AsyncImageField(AsyncFileField):
+    pass

@@ -1,0 +1,65 @@
+"""``AsyncFileInputData``: the value a form or API client submits for an async file field.
+
+On the wire it is the JSON object ``{"key", "name", "width"?, "height"?, "error"?}``; ``"url"`` (which the server
+sends when rendering an existing file) is accepted back and ignored; any other key is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+import json
+from typing import Any
+
+ALLOWED_KEYS = frozenset({"key", "name", "width", "height", "error", "url"})
+MAX_NAME_LENGTH = 1000
+
+
+class InvalidInputData(ValueError):
+    """The submitted value is not the documented shape; ``code`` names what is wrong."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(detail or code)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class AsyncFileInputData:
+    key: str
+    name: str
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_value(cls, value: Any) -> AsyncFileInputData | None:
+        """Parse a JSON string or an already-decoded mapping; ``None`` for an empty value."""
+        if value is None or value == "" or value == {}:
+            return None
+        if isinstance(value, str | bytes):
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
+                raise InvalidInputData("invalid_json") from None
+            if value is None or value == "":
+                return None
+        if not isinstance(value, dict):
+            raise InvalidInputData("invalid_shape")
+        unknown = sorted(set(value) - ALLOWED_KEYS, key=str)
+        if unknown:
+            raise InvalidInputData("unknown_keys", ", ".join(map(str, unknown)))
+        key, name = value.get("key"), value.get("name")
+        if not isinstance(key, str) or not key or not isinstance(name, str) or not name:
+            raise InvalidInputData("invalid_shape")
+        if len(name) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
+            raise InvalidInputData("too_long")
+        width, height, error = value.get("width"), value.get("height"), value.get("error")
+        for dimension in (width, height):
+            if dimension is not None and (not isinstance(dimension, int) or isinstance(dimension, bool)):
+                raise InvalidInputData("invalid_shape")
+        if error is not None and not isinstance(error, str):
+            raise InvalidInputData("invalid_shape")
+        return cls(key=key, name=name, width=width, height=height, error=error or None)
+
+    def to_json(self) -> str:
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})

@@ -1,0 +1,156 @@
+"""Promotion: moving a submitted temporary upload to its final key.
+
+The order of steps is what keeps every saved record pointing at an object that exists:
+
+1. The record is saved holding the temporary key (that object exists).
+2. After the surrounding transaction commits, the object is copied to its final key (a hard link on the filesystem,
+   a server-side copy in the cloud). Nothing is overwritten: a taken name gets a new one.
+3. One ``UPDATE`` switches the record to the final key, only if it still holds the temporary key, and the temp row
+   records where the file went. No ``save()`` is called, so no second ``post_save`` fires.
+4. Only after that commit is the temporary object deleted.
+
+A rollback before step 2 leaves the old value; a failure at any step leaves the record on an object that exists
+and the reason on the temp row. A crash between 2 and 4 leaves at worst a stray copy or a temporary object that is
+still referenced, which cleanup recognises and keeps.
+"""
+
+from __future__ import annotations
+
+from functools import cache, partial
+import logging
+from typing import TYPE_CHECKING
+
+from django.db import models, transaction
+
+from . import signals
+from .fields import AsyncFileField, display_name, set_pending_upload
+from .keys import is_temporary_path
+from .temp_files import AsyncTempFile
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+logger = logging.getLogger("alliance_platform.storage")
+
+_NAME_ATTEMPTS = 5
+
+
+class PromotionError(Exception):
+    pass
+
+
+@cache
+def async_fields_of(model: type[models.Model]) -> tuple[AsyncFileField, ...]:
+    """The async fields a model saves (including those inherited from concrete parents)."""
+    return tuple(f for f in model._meta.concrete_fields if isinstance(f, AsyncFileField))
+
+
+def schedule_promotions(
+    sender: type[models.Model],
+    instance: models.Model,
+    raw: bool = False,
+    using: str = "default",
+    update_fields: Iterable[str] | None = None,
+    **kwargs,
+) -> None:
+    """``post_save`` receiver: promote every temporary key the record now holds once the transaction commits."""
+    if raw:
+        return
+    for field in async_fields_of(sender):
+        if update_fields is not None and field.name not in update_fields and field.attname not in update_fields:
+            continue
+        key = getattr(instance, field.attname).name
+        if is_temporary_path(key):
+            transaction.on_commit(partial(promote, field, instance, key, using), using=using)
+
+
+def promote(field: AsyncFileField, instance: models.Model, temp_key: str, using: str = "default") -> str | None:
+    """Promote ``temp_key`` for ``instance``; returns the final key, or ``None`` when it failed (and was recorded).
+
+    Never raises: the record is already committed and valid, so a failure here must not turn a successful save into
+    an error page. The failure is logged, stored on the temp row and sent as ``promotion_failed``.
+    """
+    temp_file = AsyncTempFile.objects.using(using).filter(key=temp_key).first()
+    try:
+        final_key = _promote(field, instance, temp_key, temp_file, using)
+    except Exception as exc:
+        logger.exception("Promotion of %s for %s pk=%s failed", temp_key, field, instance.pk)
+        if temp_file is not None:
+            AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(error=_describe(exc))
+        signals.promotion_failed.send(
+            sender=type(instance), temp_key=temp_key, field=field, instance=instance, error=exc
+        )
+        return None
+    signals.file_promoted.send(
+        sender=type(instance), temp_file=temp_file, field=field, instance=instance, key=final_key
+    )
+    return final_key
+
+
+def _promote(
+    field: AsyncFileField,
+    instance: models.Model,
+    temp_key: str,
+    temp_file: AsyncTempFile | None,
+    using: str,
+) -> str:
+    storage = field.storage
+    record_pk = str(instance.pk)
+    already_copied = False
+    if temp_file is not None and temp_file.moved_to_location:
+        if temp_file.object_id != record_pk:
+            raise PromotionError(
+                f"{temp_key} was already promoted for record {temp_file.object_id}; "
+                "one upload can only ever belong to one record."
+            )
+        final_key, already_copied = temp_file.moved_to_location, True
+    else:
+        if temp_file is not None:
+            signals.pre_promote.send(sender=type(instance), temp_file=temp_file, field=field, instance=instance)
+        original_name = temp_file.original_filename if temp_file else display_name(temp_key)
+        final_key = _copy_to_free_name(field, instance, temp_key, original_name)
+
+    with transaction.atomic(using=using):
+        switched = (
+            field.model._base_manager.using(using)
+            .filter(pk=instance.pk, **{field.attname: temp_key})
+            .update(**{field.attname: final_key})
+        )
+        if switched and temp_file is not None:
+            AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(
+                moved_to_location=final_key, object_id=record_pk, error=""
+            )
+    if not switched:
+        # The record was deleted or given another file meanwhile: our copy is referenced by nothing.
+        if not already_copied:
+            storage.delete(final_key)
+        raise PromotionError(f"Record pk={record_pk} no longer holds {temp_key}; nothing was promoted.")
+
+    if getattr(instance, field.attname).name == temp_key:
+        set_pending_upload(instance, field.attname, None)
+        instance.__dict__[field.attname] = final_key
+    try:
+        storage.delete(temp_key)
+    except Exception as exc:
+        # The record is safe on its final key; cleanup deletes the leftover because the row says it was moved.
+        logger.warning("Promoted %s but could not delete it: %s", temp_key, exc)
+    return final_key
+
+
+def _copy_to_free_name(field: AsyncFileField, instance: models.Model, temp_key: str, original_name: str) -> str:
+    storage = field.storage
+    wanted = field.generate_filename(instance, original_name)
+    for _ in range(_NAME_ATTEMPTS):
+        final_key = storage.get_available_name(wanted, max_length=field.max_length)
+        try:
+            storage.copy_file(temp_key, final_key)
+        except FileExistsError:
+            continue  # someone took the name between the check and the copy: pick another
+        return final_key
+    raise PromotionError(f"No free name found for {wanted!r} after {_NAME_ATTEMPTS} attempts.")
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+

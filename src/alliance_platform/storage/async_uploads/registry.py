@@ -1,0 +1,104 @@
+"""Registries map the ids that browsers send back to the model fields they stand for.
+
+A field id is derived from the model label and field name only, so it is stable across deployments and processes
+and reveals nothing beyond what the page already shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+from weakref import WeakSet
+
+from django.urls import URLPattern, path, reverse
+
+if TYPE_CHECKING:
+    from .fields import AsyncFileField
+    from .storage.base import AsyncUploadStorage
+
+
+def _short_hash(value: str) -> str:
+    return hashlib.shake_256(value.encode()).hexdigest(8)
+
+
+class AsyncFieldRegistry:
+    """Holds the async fields one set of URLs serves. Most projects only need ``default_async_field_registry``."""
+
+    _all: WeakSet[AsyncFieldRegistry] = WeakSet()
+
+    def __init__(self, name: str):
+        self.name = name
+        self.fields_by_id: dict[str, AsyncFileField] = {}
+        AsyncFieldRegistry._all.add(self)
+
+    def __repr__(self) -> str:
+        return f"<AsyncFieldRegistry {self.name!r} with {len(self.fields_by_id)} fields>"
+
+    @staticmethod
+    def generate_id(field: AsyncFileField) -> str:
+        return f"{_short_hash(field.model._meta.label)}.{_short_hash(field.name)}.{field.name}"
+
+    def register_field(self, field: AsyncFileField) -> str:
+        field_id = self.generate_id(field)
+        self.fields_by_id[field_id] = field
+        return field_id
+
+    def get_field(self, field_id: str) -> AsyncFileField | None:
+        return self.fields_by_id.get(field_id)
+
+    @classmethod
+    def find_field(cls, field_id: str) -> AsyncFileField | None:
+        """Look a field up in every registry (cleanup does not know which registry a temp row came from)."""
+        for registry in list(cls._all):
+            field = registry.get_field(field_id)
+            if field is not None:
+                return field
+        return None
+
+    def url_name(self, purpose: str) -> str:
+        """URL names are per registry so that several registries can be included side by side."""
+        return f"async_uploads_{self.name}_{purpose}"
+
+    def reverse(self, purpose: str) -> str:
+        return reverse(self.url_name(purpose))
+
+    def storages(self) -> list[AsyncUploadStorage]:
+        """One storage per backend class used by this registry's fields (and the default storage)."""
+        from django.core.files.storage import default_storage
+
+        from .storage.base import AsyncUploadStorage
+
+        candidates = [field.storage for field in self.fields_by_id.values()]
+        if isinstance(default_storage, AsyncUploadStorage):
+            candidates.append(default_storage)
+        by_class: dict[type, AsyncUploadStorage] = {}
+        for storage in candidates:
+            by_class.setdefault(type(storage), storage)
+        return list(by_class.values())
+
+    def get_url_patterns(self) -> list[URLPattern]:
+        """The endpoints for this registry; include them under any prefix."""
+        from .views import DownloadRedirectView, GenerateUploadUrlView
+
+        patterns = [
+            path(
+                "generate-upload-url/",
+                GenerateUploadUrlView.as_view(registry=self),
+                name=self.url_name("generate_upload_url"),
+            ),
+            path(
+                "download-file/",
+                DownloadRedirectView.as_view(registry=self),
+                name=self.url_name("download_file"),
+            ),
+        ]
+        seen_routes = {str(p.pattern) for p in patterns}
+        for storage in self.storages():
+            for pattern in storage.get_url_patterns(self):
+                if str(pattern.pattern) not in seen_routes:
+                    seen_routes.add(str(pattern.pattern))
+                    patterns.append(pattern)
+        return patterns
+
+
+default_async_field_registry = AsyncFieldRegistry("default")

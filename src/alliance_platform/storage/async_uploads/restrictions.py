@@ -1,0 +1,139 @@
+"""What ``file_restrictions`` allow, checked twice: on the declared name/type when an upload is planned, and on
+the sniffed content when the upload is submitted.
+
+Entries are extensions (``".pdf"``), MIME types (``"application/pdf"``) or MIME wildcards (``"image/*"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import mimetypes
+import os
+
+# Extensions whose content we can recognise, with the sniffed types that count as genuine for them.
+# Office Open XML and OpenDocument files are ZIP containers; legacy Office files are OLE containers.
+_ZIP = {"application/zip"}
+_CONTENT_FOR_EXTENSION: dict[str, set[str]] = {
+    ".pdf": {"application/pdf"},
+    ".png": {"image/png"},
+    ".jpg": {"image/jpeg"},
+    ".jpeg": {"image/jpeg"},
+    ".jpe": {"image/jpeg"},
+    ".gif": {"image/gif"},
+    ".bmp": {"image/bmp"},
+    ".tif": {"image/tiff"},
+    ".tiff": {"image/tiff"},
+    ".webp": {"image/webp"},
+    ".ico": {"image/x-icon"},
+    ".heic": {"image/heic", "image/heif"},
+    ".heif": {"image/heic", "image/heif"},
+    ".avif": {"image/avif"},
+    ".svg": {"image/svg+xml"},
+    ".zip": _ZIP,
+    ".docx": _ZIP,
+    ".xlsx": _ZIP,
+    ".pptx": _ZIP,
+    ".odt": _ZIP,
+    ".ods": _ZIP,
+    ".odp": _ZIP,
+    ".epub": _ZIP,
+    ".doc": {"application/x-ole-storage"},
+    ".xls": {"application/x-ole-storage"},
+    ".ppt": {"application/x-ole-storage"},
+    ".msg": {"application/x-ole-storage"},
+    ".gz": {"application/gzip"},
+    ".tgz": {"application/gzip"},
+    ".7z": {"application/x-7z-compressed"},
+    ".rar": {"application/vnd.rar"},
+    ".mp3": {"audio/mpeg"},
+    ".flac": {"audio/flac"},
+    ".ogg": {"audio/ogg"},
+    ".oga": {"audio/ogg"},
+    ".wav": {"audio/wav"},
+    ".webm": {"video/webm"},
+    ".mp4": {"video/mp4"},
+    ".m4v": {"video/mp4"},
+    ".m4a": {"audio/mp4", "video/mp4"},
+    ".mov": {"video/quicktime"},
+    ".avi": {"video/x-msvideo"},
+    ".rtf": {"application/rtf", "text/plain"},
+}
+_TEXT_EXTENSIONS = {".txt", ".csv", ".tsv", ".json", ".xml", ".md", ".log", ".ics", ".vcf", ".html", ".htm"}
+
+
+def extension_of(filename: str) -> str:
+    return os.path.splitext(filename)[1].lower()
+
+
+def content_matches_extension(filename: str, sniffed: str | None) -> bool:
+    """Whether the sniffed content is plausible for the filename's extension.
+
+    Extensions we know the signature of must match it; text extensions need text; for anything else we cannot
+    tell, so only a recognised binary format that belongs to another extension is refused.
+    """
+    ext = extension_of(filename)
+    if ext in _CONTENT_FOR_EXTENSION:
+        return sniffed in _CONTENT_FOR_EXTENSION[ext]
+    if ext in _TEXT_EXTENSIONS:
+        return sniffed == "text/plain"
+    return sniffed is None or sniffed == "text/plain"
+
+
+def _mime_matches(pattern: str, mime: str | None) -> bool:
+    if not mime:
+        return False
+    pattern, mime = pattern.lower(), mime.lower()
+    if pattern.endswith("/*"):
+        return mime.startswith(pattern[:-1])
+    return pattern == mime
+
+
+class FileRestrictions:
+    """A field's ``file_restrictions``; an empty list allows every type."""
+
+    def __init__(self, entries: Sequence[str] | None):
+        self.entries = [entry.strip().lower() for entry in entries or [] if entry and entry.strip()]
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def describe(self) -> str:
+        return ", ".join(self.entries)
+
+    def accept_attribute(self) -> str:
+        """The value for ``<input type=file accept>``: browsers understand all three entry kinds."""
+        return ",".join(self.entries)
+
+    def allows_declared(self, filename: str, content_type: str | None) -> bool:
+        """Check the name and type a client declares when planning; a fast, friendly first filter."""
+        if not self.entries:
+            return True
+        ext = extension_of(filename)
+        guessed = content_type or mimetypes.guess_type(filename)[0]
+        for entry in self.entries:
+            if entry.startswith("."):
+                if ext == entry:
+                    return True
+            elif _mime_matches(entry, guessed) or _mime_matches(entry, mimetypes.guess_type(filename)[0]):
+                return True
+        return False
+
+    def allows_content(self, filename: str, sniffed: str | None) -> bool:
+        """Check what actually arrived: the sniffed type (not the name) must satisfy an entry."""
+        if not self.entries:
+            return True
+        ext = extension_of(filename)
+        for entry in self.entries:
+            if entry.startswith("."):
+                if ext == entry and content_matches_extension(filename, sniffed):
+                    return True
+            elif _mime_matches(entry, sniffed):
+                return True
+            elif (
+                sniffed == "text/plain"
+                and content_matches_extension(filename, sniffed)
+                and _mime_matches(entry, mimetypes.guess_type(filename)[0])
+            ):
+                # Text formats (CSV, JSON...) all sniff as text; the extension tells them apart.
+                return True
+        return False

@@ -1,0 +1,105 @@
+"""The contract every async upload backend keeps.
+
+Backends differ only in how they sign an upload, read back what arrived, copy and delete objects. Everything above
+them (planning, verification, promotion, cleanup) is shared and talks to a backend only through these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+from django.core.files.storage import Storage
+from django.urls import URLPattern
+
+from .. import keys
+
+if TYPE_CHECKING:
+    from ..registry import AsyncFieldRegistry
+
+
+class GenerateUploadUrlResponse(TypedDict):
+    """How the browser must send the file: the shape the widget and API clients follow."""
+
+    url: str
+    fields: dict[str, str]
+    method: str
+    provider: str
+    headers: NotRequired[dict[str, str]]
+    fileFieldName: NotRequired[str]
+
+
+class AsyncUploadStorage(Storage):
+    """A Django storage that the browser can upload to directly, and that can promote what it received.
+
+    Subclasses implement signing (``generate_upload_url``/``generate_download_url``) and the object operations
+    below; the defaults here only use the plain ``Storage`` API, which every backend has but which may be slow.
+    """
+
+    #: Short name reported to the browser in the upload plan (``"s3"``, ``"azure"``, ``"filesystem"``).
+    provider: str = ""
+
+    def generate_upload_url(
+        self,
+        name: str,
+        field_id: str,
+        *,
+        max_size: int | None = None,
+        content_type: str | None = None,
+        size: int | None = None,
+        **kwargs: Any,
+    ) -> GenerateUploadUrlResponse:
+        """Sign an upload of exactly ``name`` (a temporary key), limited to ``max_size`` bytes where possible."""
+        raise NotImplementedError
+
+    def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
+        """A short-lived URL that downloads ``key`` as an attachment (``filename=`` names it)."""
+        raise NotImplementedError
+
+    def generate_temporary_path(self, filename: str, max_length: int | None = None) -> str:
+        return keys.generate_temporary_path(filename, max_length)
+
+    def is_temporary_path(self, name: str | None) -> bool:
+        return keys.is_temporary_path(name)
+
+    def get_url_patterns(self, registry: AsyncFieldRegistry) -> list[URLPattern]:
+        """Extra endpoints this backend needs (the filesystem backend receives uploads itself)."""
+        return []
+
+    # Object operations used by verification, promotion and cleanup.
+
+    def object_size(self, key: str) -> int | None:
+        """Size in bytes of ``key``, or ``None`` when it does not exist (one round trip where possible)."""
+        if not self.exists(key):
+            return None
+        return self.size(key)
+
+    def read_head(self, key: str, length: int) -> bytes:
+        """The first ``length`` bytes of ``key``: enough to sniff its type and read image headers."""
+        with self.open(key, "rb") as f:
+            return f.read(length)
+
+    def copy_file(self, from_key: str, to_key: str) -> None:
+        """Copy ``from_key`` to ``to_key``; raise ``FileExistsError`` rather than overwrite ``to_key``."""
+        if self.exists(to_key):
+            raise FileExistsError(to_key)
+        with self.open(from_key, "rb") as f:
+            saved = self.save(to_key, f, max_length=None)
+        if saved != to_key:
+            self.delete(saved)
+            raise FileExistsError(to_key)
+
+    def move_file(self, from_key: str, to_key: str) -> None:
+        """Copy then delete: the source is removed only once the copy exists."""
+        self.copy_file(from_key, to_key)
+        self.delete(from_key)
+
+    def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
+        """Delete several objects, returning the failures by key (missing objects are not failures)."""
+        failures: dict[str, Exception] = {}
+        for key in keys_to_delete:
+            try:
+                self.delete(key)
+            except Exception as exc:  # noqa: BLE001 - reported to the caller per key
+                failures[key] = exc
+        return failures

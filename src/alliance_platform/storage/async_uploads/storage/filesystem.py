@@ -1,0 +1,169 @@
+"""``FileSystemAsyncUploadStorage``: the browser uploads to Django itself, which streams the body to disk.
+
+Upload and download URLs are signed tokens bound to one key, with separate salts so that a download token can
+never authorise an upload. Promotion is a hard link (O(1), no bytes copied) with a copy fallback across devices.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import shutil
+from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import urlencode
+
+from django.core import signing
+from django.core.files.storage import FileSystemStorage
+from django.urls import URLPattern, path
+
+from ...settings import storage_settings
+from .base import AsyncUploadStorage, GenerateUploadUrlResponse
+
+if TYPE_CHECKING:
+    from ..registry import AsyncFieldRegistry
+
+UPLOAD_SALT = "alliance_platform.storage.filesystem.upload"
+DOWNLOAD_SALT = "alliance_platform.storage.filesystem.download"
+
+
+class UploadTooLarge(Exception):
+    pass
+
+
+class UploadIncomplete(Exception):
+    pass
+
+
+class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
+    provider = "filesystem"
+
+    # Signing.
+
+    def generate_upload_url(
+        self,
+        name: str,
+        field_id: str,
+        *,
+        max_size: int | None = None,
+        content_type: str | None = None,
+        size: int | None = None,
+        registry: AsyncFieldRegistry | None = None,
+        **kwargs: Any,
+    ) -> GenerateUploadUrlResponse:
+        token = signing.dumps({"k": name, "f": field_id}, salt=UPLOAD_SALT, compress=True)
+        headers = {"Content-Type": content_type} if content_type else {}
+        return {
+            "url": f"{_registry_for(field_id, registry).reverse('filesystem_upload')}?{urlencode({'token': token})}",
+            "fields": {},
+            "method": "PUT",
+            "provider": self.provider,
+            "headers": headers,
+        }
+
+    def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
+        payload = {"k": key, "f": field_id, "n": kwargs.get("filename") or os.path.basename(key)}
+        token = signing.dumps(payload, salt=DOWNLOAD_SALT, compress=True)
+        registry = _registry_for(field_id, kwargs.get("registry"))
+        return f"{registry.reverse('filesystem_download')}?{urlencode({'token': token})}"
+
+    @staticmethod
+    def load_upload_token(token: str) -> dict[str, str]:
+        return _load(token, UPLOAD_SALT, storage_settings.UPLOAD_URL_EXPIRY)
+
+    @staticmethod
+    def load_download_token(token: str) -> dict[str, str]:
+        return _load(token, DOWNLOAD_SALT, storage_settings.DOWNLOAD_URL_EXPIRY)
+
+    def get_url_patterns(self, registry: AsyncFieldRegistry) -> list[URLPattern]:
+        from ..views.filesystem import FileSystemDownloadView, FileSystemUploadView
+
+        return [
+            path(
+                "filesystem-upload/",
+                FileSystemUploadView.as_view(registry=registry),
+                name=registry.url_name("filesystem_upload"),
+            ),
+            path(
+                "filesystem-download/",
+                FileSystemDownloadView.as_view(registry=registry),
+                name=registry.url_name("filesystem_download"),
+            ),
+        ]
+
+    # Receiving an upload.
+
+    def receive_upload(self, name: str, stream: BinaryIO, length: int, max_bytes: int | None) -> int:
+        """Stream ``length`` bytes from ``stream`` to ``name`` without holding more than one chunk in memory.
+
+        The bytes go to a private partial file first; only a complete upload is linked into place, and never over
+        an existing object (a replayed URL gets ``FileExistsError``).
+        """
+        final_path = self.path(name)
+        if os.path.lexists(final_path):
+            raise FileExistsError(name)
+        os.makedirs(os.path.dirname(final_path), exist_ok=True, mode=self.directory_permissions_mode or 0o777)
+        partial_path = f"{final_path}.{secrets.token_hex(6)}.part"
+        chunk_size = storage_settings.FILESYSTEM_UPLOAD_CHUNK_SIZE
+        received = 0
+        fd = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                while received < length:
+                    chunk = stream.read(min(chunk_size, length - received))
+                    if not chunk:
+                        raise UploadIncomplete(f"received {received} of {length} bytes")
+                    received += len(chunk)
+                    if max_bytes is not None and received > max_bytes:
+                        raise UploadTooLarge(name)
+                    out.write(chunk)
+            if self.file_permissions_mode is not None:
+                os.chmod(partial_path, self.file_permissions_mode)
+            os.link(partial_path, final_path)
+        finally:
+            os.unlink(partial_path)
+        return received
+
+    # Object operations.
+
+    def object_size(self, key: str) -> int | None:
+        try:
+            return os.stat(self.path(key)).st_size
+        except FileNotFoundError:
+            return None
+
+    def copy_file(self, from_key: str, to_key: str) -> None:
+        source, target = self.path(from_key), self.path(to_key)
+        os.makedirs(os.path.dirname(target), exist_ok=True, mode=self.directory_permissions_mode or 0o777)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+            self._copy_without_overwrite(source, target)
+
+    @staticmethod
+    def _copy_without_overwrite(source: str, target: str) -> None:
+        # Different devices (or no hard links): copy bytes, still refusing to replace an existing file.
+        with open(source, "rb") as src, open(target, "xb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+
+
+def _load(token: str, salt: str, max_age: int) -> dict[str, str]:
+    payload = signing.loads(token, salt=salt, max_age=max_age)
+    if not isinstance(payload, dict) or not isinstance(payload.get("k"), str) or not isinstance(payload.get("f"), str):
+        raise signing.BadSignature("Malformed token payload")
+    return payload
+
+
+def _registry_for(field_id: str, registry: AsyncFieldRegistry | None) -> AsyncFieldRegistry:
+    from ..registry import AsyncFieldRegistry, default_async_field_registry
+
+    if registry is not None:
+        return registry
+    for candidate in AsyncFieldRegistry._all:
+        if field_id in candidate.fields_by_id:
+            return candidate
+    return default_async_field_registry

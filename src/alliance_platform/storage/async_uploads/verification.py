@@ -1,0 +1,141 @@
+"""Is this upload what it claims to be? One set of checks, used by Django forms and DRF alike.
+
+A submitted temporary key is only accepted when its temp row exists for this field and was issued to the same
+user (or anonymous session), the object exists, its size is within ``max_size``, its content (sniffed from the
+first bytes, not the filename) satisfies ``file_restrictions``, and, for image fields, the server can read the
+image's dimensions from its header. A rejected object is deleted with its row: it can never be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from io import BytesIO
+import logging
+from typing import Any
+
+from django.db import models
+from django.template.defaultfilters import filesizeformat
+
+from .fields import AsyncFileField, AsyncImageField
+from .input_data import AsyncFileInputData
+from .keys import is_temporary_path
+from .requester import Requester
+from .sniffing import SNIFF_LENGTH, sniff_content_type
+from .temp_files import AsyncTempFile
+
+logger = logging.getLogger("alliance_platform.storage")
+
+# Growing prefixes to read an image header from; JPEG metadata can push the size marker far into the file.
+_IMAGE_HEADER_READS = (64 * 1024, 1024 * 1024, 8 * 1024 * 1024)
+
+MESSAGES: dict[str, str] = {
+    "no_requester": "This upload cannot be verified here. Please try again from the form.",
+    "unknown_upload": "This upload was not found or has expired. Please upload the file again.",
+    "already_used": "This upload has already been saved with another record. Please upload the file again.",
+    "missing": "The uploaded file was not found. Please upload it again.",
+    "too_large": "The file is too large (%(size)s). The maximum size is %(max_size)s.",
+    "invalid_type": "This type of file is not allowed. Allowed types: %(allowed)s.",
+    "invalid_image": "Upload a valid image. The file you uploaded was either not an image or a corrupted image.",
+    "not_current": "This file does not belong to this record. Please upload the file again.",
+    "upload_error": "The upload failed: %(error)s",
+}
+
+
+class UploadRejected(Exception):
+    """A submitted value failed verification. ``code`` selects the message; forms and DRF phrase it."""
+
+    def __init__(self, code: str, **params: Any):
+        super().__init__(MESSAGES[code] % params if params else MESSAGES[code])
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class VerificationContext:
+    """What verification needs to know besides the value: who submits it, for which record."""
+
+    requester: Requester | None
+    instance: models.Model | None
+    current_key: str | None
+
+
+def verify_submission(
+    field: AsyncFileField, data: AsyncFileInputData, context: VerificationContext
+) -> AsyncFileInputData:
+    """Return the value to assign (server-read name and dimensions), or raise ``UploadRejected``."""
+    if data.error:
+        raise UploadRejected("upload_error", error=data.error[:200])
+    if data.key == context.current_key:
+        return data
+    if not is_temporary_path(data.key):
+        raise UploadRejected("not_current")
+    return _verify_temporary(field, data.key, context)
+
+
+def _verify_temporary(field: AsyncFileField, key: str, context: VerificationContext) -> AsyncFileInputData:
+    if context.requester is None:
+        raise UploadRejected("no_requester")
+    temp_file = AsyncTempFile.objects.filter(key=key).first()
+    if temp_file is None or temp_file.field_id != field.async_field_id or not context.requester.owns(temp_file):
+        raise UploadRejected("unknown_upload")
+    if temp_file.moved_to_location:
+        return _resubmitted(field, temp_file, context)
+
+    storage = field.storage
+    size = storage.object_size(key)
+    if size is None:
+        raise UploadRejected("missing")
+    max_bytes = field.max_size_bytes
+    if max_bytes is not None and size > max_bytes:
+        _discard(field, temp_file)
+        raise UploadRejected("too_large", size=filesizeformat(size), max_size=filesizeformat(max_bytes))
+
+    head = storage.read_head(key, SNIFF_LENGTH)
+    sniffed = sniff_content_type(head)
+    restrictions = field.restrictions
+    if not restrictions.allows_content(temp_file.original_filename, sniffed):
+        _discard(field, temp_file)
+        raise UploadRejected("invalid_type", allowed=restrictions.describe())
+
+    result = AsyncFileInputData(key=key, name=temp_file.original_filename)
+    if isinstance(field, AsyncImageField):
+        dimensions = _read_image_dimensions(field, key, head, size)
+        if dimensions is None:
+            _discard(field, temp_file)
+            raise UploadRejected("invalid_image")
+        result = replace(result, width=dimensions[0], height=dimensions[1])
+    return result
+
+
+def _resubmitted(field: AsyncFileField, temp_file: AsyncTempFile, context: VerificationContext) -> AsyncFileInputData:
+    """A form submitted again after its upload was promoted: fine for the same record, never for another."""
+    instance = context.instance
+    if instance is None or instance.pk is None or temp_file.object_id != str(instance.pk):
+        raise UploadRejected("already_used")
+    if field.storage.object_size(temp_file.moved_to_location) is None:
+        raise UploadRejected("missing")
+    return AsyncFileInputData(key=temp_file.moved_to_location, name=temp_file.original_filename)
+
+
+def _read_image_dimensions(field: AsyncFileField, key: str, head: bytes, size: int) -> tuple[int, int] | None:
+    from PIL import Image
+
+    for length in _IMAGE_HEADER_READS:
+        data = head if length <= len(head) else field.storage.read_head(key, length)
+        try:
+            with Image.open(BytesIO(data)) as image:
+                return image.size
+        except Exception:  # noqa: BLE001 - Pillow raises many types for "not (enough of) an image"
+            if len(data) >= size:
+                return None
+    return None
+
+
+def _discard(field: AsyncFileField, temp_file: AsyncTempFile) -> None:
+    """A rejected upload is removed at once so it cannot be resubmitted or left behind."""
+    try:
+        field.storage.delete(temp_file.key)
+    except Exception:
+        logger.exception("Could not delete rejected upload %s", temp_file.key)
+        return
+    temp_file.delete()

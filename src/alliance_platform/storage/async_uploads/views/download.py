@@ -1,0 +1,41 @@
+"""``DownloadRedirectView``: what ``record.field.url`` points at. Checks ``perm_detail``, then redirects to a
+short-lived URL from the backend."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.views import View
+
+from ...auth import has_permission
+from ..fields import display_name
+from ..registry import AsyncFieldRegistry, default_async_field_registry
+from .common import InstanceLookupError, get_instance, json_error
+
+
+class DownloadRedirectView(View):
+    registry: AsyncFieldRegistry = default_async_field_registry
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        field_id = request.GET.get("fieldId") or request.GET.get("field_id") or ""
+        instance_id = request.GET.get("instanceId") or request.GET.get("instance_id") or ""
+        field = self.registry.get_field(field_id)
+        if field is None:
+            return json_error(400, {"fieldId": ["Unknown fieldId"]})
+        if not instance_id:
+            return json_error(400, {"instanceId": ["This field is required."]})
+        try:
+            instance = get_instance(field.model, instance_id)
+        except InstanceLookupError:
+            return json_error(404, detail="Not found.")
+        if not has_permission(request.user, field.perm_detail, instance):
+            return json_error(403, detail="You do not have permission to download this file.")
+        key = getattr(instance, field.attname).name
+        if not key:
+            return json_error(404, detail="This record has no file.")
+        url = field.storage.generate_download_url(
+            key, field_id, filename=display_name(key), **field.download_params
+        )
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -1,0 +1,159 @@
+"""``GenerateUploadUrlView``: step 3 of the flow. Check permission and limits, record the upload, return the plan."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import SuspiciousFileOperation
+from django.http import HttpRequest, JsonResponse
+from django.views import View
+
+from ...auth import has_permission
+from ...settings import storage_settings
+from .. import signals
+from ..keys import MAX_FILENAME_LENGTH, sanitize_filename
+from ..registry import AsyncFieldRegistry, default_async_field_registry
+from ..temp_files import AsyncTempFile, session_fingerprint
+from .common import InstanceLookupError, get_instance, json_error
+
+
+def _plain_text(value: str) -> str:
+    # NUL and other control characters can break databases and headers; refuse them before anything else.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise forms.ValidationError("Control characters are not allowed.")
+    return value
+
+
+class PlanRequestForm(forms.Form):
+    """The request parameters, accepting both the documented camelCase and snake_case spellings."""
+
+    fieldId = forms.CharField(max_length=300)
+    filename = forms.CharField(max_length=4096, validators=[_plain_text], strip=False)
+    contentType = forms.CharField(max_length=255, required=False, validators=[_plain_text])
+    size = forms.IntegerField(min_value=0, required=False)
+    instanceId = forms.CharField(max_length=255, required=False, validators=[_plain_text])
+    params = forms.CharField(required=False, max_length=10000)
+
+    ALIASES = {"field_id": "fieldId", "content_type": "contentType", "instance_id": "instanceId"}
+
+    def __init__(self, data: Any):
+        normalised = {key: value for key, value in data.items()}
+        for alias, name in self.ALIASES.items():
+            if alias in normalised and name not in normalised:
+                normalised[name] = normalised.pop(alias)
+        super().__init__(normalised)
+
+    def clean_filename(self) -> str:
+        name = sanitize_filename(self.cleaned_data["filename"])
+        if not name:
+            raise forms.ValidationError("The filename is empty once directories and special characters are removed.")
+        if len(self.cleaned_data["filename"]) > MAX_FILENAME_LENGTH * 4:
+            raise forms.ValidationError("The filename is too long.")
+        return name
+
+    def clean_params(self) -> dict[str, Any]:
+        raw = self.cleaned_data.get("params")
+        if not raw:
+            return {}
+        try:
+            params = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise forms.ValidationError("params must be a JSON object.") from None
+        if not isinstance(params, dict):
+            raise forms.ValidationError("params must be a JSON object.")
+        return params
+
+
+class GenerateUploadUrlView(View):
+    """Answer ``{"uploadUrl": {...}, "key": ...}`` or a 400/403/429 JSON error. GET and POST take the same parameters."""
+
+    registry: AsyncFieldRegistry = default_async_field_registry
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        return self.plan(request, request.GET)
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        return self.plan(request, request.POST)
+
+    def plan(self, request: HttpRequest, data: Any) -> JsonResponse:
+        form = PlanRequestForm(data)
+        if not form.is_valid():
+            return json_error(400, {name: list(messages) for name, messages in form.errors.items()})
+        values = form.cleaned_data
+        field = self.registry.get_field(values["fieldId"])
+        if field is None:
+            return json_error(400, {"fieldId": ["Unknown fieldId"]})
+
+        instance = None
+        if values["instanceId"]:
+            try:
+                instance = get_instance(field.model, values["instanceId"])
+            except InstanceLookupError:
+                return json_error(400, {"instanceId": ["Unknown instanceId"]})
+        perm = field.perm_update if instance is not None else field.perm_create
+        if not has_permission(request.user, perm, instance):
+            return json_error(403, detail="You do not have permission to upload this file.")
+
+        filename = values["filename"]
+        if not field.restrictions.allows_declared(filename, values["contentType"] or None):
+            allowed = field.restrictions.describe()
+            return json_error(400, {"filename": [f"This type of file is not allowed. Allowed types: {allowed}."]})
+        max_bytes = field.max_size_bytes
+        if max_bytes is not None and values["size"] is not None and values["size"] > max_bytes:
+            return json_error(400, {"size": [f"The file is too large. The maximum size is {max_bytes} bytes."]})
+
+        owner = self._owner(request)
+        if owner is None:
+            return json_error(403, detail="Uploading needs a logged-in user or a session.")
+        cap = storage_settings.MAX_PENDING_UPLOADS
+        if cap is not None and self._pending_count(owner) >= cap:
+            return json_error(429, detail="Too many uploads are waiting to be submitted. Save or discard some first.")
+
+        storage = field.storage
+        try:
+            key = storage.generate_temporary_path(filename, max_length=field.max_length)
+        except SuspiciousFileOperation:
+            return json_error(400, {"filename": ["The filename is too long for this field."]})
+        temp_file = AsyncTempFile.objects.create(
+            key=key,
+            original_filename=filename,
+            field_id=values["fieldId"],
+            uploaded_by=owner.get("uploaded_by"),
+            session_fingerprint=owner.get("session_fingerprint", ""),
+            declared_size=values["size"],
+            content_type=values["contentType"],
+        )
+        upload_url = storage.generate_upload_url(
+            key,
+            values["fieldId"],
+            max_size=max_bytes,
+            content_type=values["contentType"] or None,
+            size=values["size"],
+            params=values["params"],
+        )
+        signals.upload_planned.send(sender=AsyncTempFile, temp_file=temp_file, field=field, request=request)
+        return JsonResponse({"uploadUrl": upload_url, "key": key})
+
+    @staticmethod
+    def _owner(request: HttpRequest) -> dict[str, Any] | None:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return {"uploaded_by": user}
+        session = getattr(request, "session", None)
+        if session is None:
+            return None
+        if not session.session_key:
+            session.save()
+        return {"session_fingerprint": session_fingerprint(session.session_key)}
+
+    @staticmethod
+    def _pending_count(owner: dict[str, Any]) -> int:
+        rows = AsyncTempFile.objects.pending()
+        if "uploaded_by" in owner:
+            rows = rows.filter(uploaded_by=owner["uploaded_by"])
+        else:
+            rows = rows.filter(uploaded_by__isnull=True, session_fingerprint=owner["session_fingerprint"])
+        return rows.count()

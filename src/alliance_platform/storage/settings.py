@@ -1,0 +1,44 @@
+"""Library settings, read from ``settings.ALLIANCE_PLATFORM["STORAGE"]`` each time they are used.
+
+Reading on every access (rather than caching at import) is what lets ``override_settings`` work in tests and
+keeps the library free of import-time side effects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds an upload plan (signed URL) stays valid.
+    "UPLOAD_URL_EXPIRY": 3600,
+    # Seconds a download redirect URL stays valid.
+    "DOWNLOAD_URL_EXPIRY": 3600,
+    # Callable (or dotted path) ``(model, action, is_global) -> str`` giving the permission for an action.
+    "RESOLVE_PERM_NAME": "alliance_platform.storage.auth.default_resolve_perm_name",
+    # How many uploads one user (or anonymous session) may have planned but not yet submitted. ``None``: no cap.
+    "MAX_PENDING_UPLOADS": 50,
+    # Bytes read from the request per write when the filesystem backend receives an upload.
+    "FILESYSTEM_UPLOAD_CHUNK_SIZE": 1024 * 1024,
+    # Rows the cleanup command handles per batch.
+    "CLEANUP_BATCH_SIZE": 1000,
+}
+
+
+class StorageSettings:
+    """Attribute access to the library's settings with their defaults."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown alliance_platform.storage setting: {name}")
+        configured = getattr(django_settings, "ALLIANCE_PLATFORM", None) or {}
+        return (configured.get("STORAGE") or {}).get(name, DEFAULTS[name])
+
+    def resolve_perm_name_function(self):
+        value = self.RESOLVE_PERM_NAME
+        return import_string(value) if isinstance(value, str) else value
+
+
+storage_settings = StorageSettings()

@@ -1,0 +1,106 @@
+"""Fixtures shared by the whole suite: users, a logged-in client, and helpers that run a real upload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import io
+import json
+import os
+
+from django.contrib.auth.models import Permission
+from django.test import Client
+import pytest
+
+from alliance_platform.storage.async_uploads.registry import default_async_field_registry
+
+PDF_BYTES = b"%PDF-1.4\n" + b"0" * 2000 + b"\n%%EOF\n"
+
+
+def png_bytes(width: int = 37, height: int = 23, colour: str = "red") -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def field_id(model, name: str) -> str:
+    return model._meta.get_field(name).async_field_id
+
+
+@dataclass
+class Upload:
+    key: str
+    plan: dict
+    put_status: int
+
+    def value(self, name: str | None = None, **extra) -> str:
+        return json.dumps({"key": self.key, "name": name or self.key.rsplit("-", 1)[-1], **extra})
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Every test gets an empty media directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    os.makedirs(settings.MEDIA_ROOT)
+    yield
+
+
+@pytest.fixture
+def user(django_user_model):
+    user = django_user_model.objects.create_user("alice", password="pw")
+    codenames = ["add_document", "change_document", "view_document", "add_photo", "change_photo", "view_photo"]
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return django_user_model.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    user = django_user_model.objects.create_user("bob", password="pw")
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["add_document", "change_document"]))
+    return user
+
+
+@pytest.fixture
+def client_for() -> Callable[[object], Client]:
+    def make(user=None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def logged_in(client_for, user) -> Client:
+    return client_for(user)
+
+
+@pytest.fixture
+def upload() -> Callable[..., Upload]:
+    """Plan an upload through the endpoint, then PUT the bytes to the filesystem backend's URL."""
+
+    def do_upload(client: Client, model, field: str, filename: str, content: bytes, **params) -> Upload:
+        response = client.post(
+            default_registry_url(model, field),
+            {"fieldId": field_id(model, field), "filename": filename, "size": len(content), **params},
+        )
+        assert response.status_code == 200, response.content
+        plan = response.json()
+        put = client.generic(
+            plan["uploadUrl"]["method"], plan["uploadUrl"]["url"], content, content_type="application/octet-stream"
+        )
+        return Upload(key=plan["key"], plan=plan, put_status=put.status_code)
+
+    return do_upload
+
+
+def default_registry_url(model, field: str) -> str:
+    return model._meta.get_field(field).async_field_registry.reverse("generate_upload_url")
+
+
+@pytest.fixture
+def registry():
+    return default_async_field_registry

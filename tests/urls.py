@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+from tests.testapp.models import other_registry
+
+urlpatterns = [
+    path("other-uploads/", include(other_registry.get_url_patterns())),
+    path("", include("demo_site.urls")),
+]
