@@ -145,9 +145,7 @@ class AsyncFileField(forms.FileField):
         try:
             return AsyncFileInputData.from_value(data)
         except InvalidInputData as exc:
-            raise ValidationError(
-                self.error_messages[exc.code], code=exc.code, params={"keys": exc.detail}
-            ) from None
+            raise ValidationError(self.error_messages[exc.code], code=exc.code, params={"keys": exc.detail}) from None
 
     def bound_data(self, data: Any, initial: Any) -> Any:
         # Re-rendering after a validation error must keep the upload the user already made.

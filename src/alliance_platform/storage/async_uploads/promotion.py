@@ -104,37 +104,52 @@ def _promote(
                 "one upload can only ever belong to one record."
             )
         final_key, already_copied = temp_file.moved_to_location, True
+        if field.model._base_manager.using(using).filter(pk=instance.pk, **{field.attname: final_key}).exists():
+            _show_final_key(field, instance, temp_key, final_key)
+            return final_key  # promoted by an earlier save of the same record
     else:
         if temp_file is not None:
             signals.pre_promote.send(sender=type(instance), temp_file=temp_file, field=field, instance=instance)
         original_name = temp_file.original_filename if temp_file else display_name(temp_key)
         final_key = _copy_to_free_name(field, instance, temp_key, original_name)
 
-    with transaction.atomic(using=using):
-        switched = (
-            field.model._base_manager.using(using)
-            .filter(pk=instance.pk, **{field.attname: temp_key})
-            .update(**{field.attname: final_key})
-        )
-        if switched and temp_file is not None:
-            AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(
-                moved_to_location=final_key, object_id=record_pk, error=""
+    try:
+        with transaction.atomic(using=using):
+            switched = (
+                field.model._base_manager.using(using)
+                .filter(pk=instance.pk, **{field.attname: temp_key})
+                .update(**{field.attname: final_key})
             )
-    if not switched:
-        # The record was deleted or given another file meanwhile: our copy is referenced by nothing.
+            if not switched:
+                raise PromotionError(f"Record pk={record_pk} no longer holds {temp_key}; nothing was promoted.")
+            if temp_file is not None:
+                AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(
+                    moved_to_location=final_key, object_id=record_pk, error=""
+                )
+    except BaseException:
+        # Nothing references the copy we just made: remove it, keeping the record on its temporary key.
         if not already_copied:
-            storage.delete(final_key)
-        raise PromotionError(f"Record pk={record_pk} no longer holds {temp_key}; nothing was promoted.")
+            _delete_quietly(storage, final_key)
+        raise
 
+    _show_final_key(field, instance, temp_key, final_key)
+    # The record is safe on its final key; a leftover is deleted by cleanup because the row says it was moved.
+    _delete_quietly(storage, temp_key)
+    return final_key
+
+
+def _show_final_key(field: AsyncFileField, instance: models.Model, temp_key: str, final_key: str) -> None:
+    """Let the caller's instance see the final key, unless the code that saved it has moved on to another value."""
     if getattr(instance, field.attname).name == temp_key:
         set_pending_upload(instance, field.attname, None)
         instance.__dict__[field.attname] = final_key
+
+
+def _delete_quietly(storage, key: str) -> None:
     try:
-        storage.delete(temp_key)
+        storage.delete(key)
     except Exception as exc:
-        # The record is safe on its final key; cleanup deletes the leftover because the row says it was moved.
-        logger.warning("Promoted %s but could not delete it: %s", temp_key, exc)
-    return final_key
+        logger.warning("Could not delete %s: %s", key, exc)
 
 
 def _copy_to_free_name(field: AsyncFileField, instance: models.Model, temp_key: str, original_name: str) -> str:
@@ -152,5 +167,3 @@ def _copy_to_free_name(field: AsyncFileField, instance: models.Model, temp_key: 
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
-
-

@@ -6,8 +6,10 @@ never authorise an upload. Promotion is a hard link (O(1), no bytes copied) with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import errno
 import os
+import posixpath
 import secrets
 import shutil
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -18,6 +20,7 @@ from django.core.files.storage import FileSystemStorage
 from django.urls import URLPattern, path
 
 from ...settings import storage_settings
+from ..keys import TEMPORARY_PREFIX
 from .base import AsyncUploadStorage, GenerateUploadUrlResponse
 
 if TYPE_CHECKING:
@@ -143,6 +146,38 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 raise
             self._copy_without_overwrite(source, target)
+
+    def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
+        failures: dict[str, Exception] = {}
+        directories: set[str] = set()
+        for key in keys_to_delete:
+            try:
+                os.remove(self.path(key))
+            except FileNotFoundError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - reported to the caller per key
+                failures[key] = exc
+                continue
+            directories.add(posixpath.dirname(key))
+        self._remove_empty_temporary_directories(directories)
+        return failures
+
+    def _remove_empty_temporary_directories(self, directories: set[str]) -> None:
+        """Date directories of the temporary area are pruned once empty, deepest first."""
+        pending = sorted(directories, key=len, reverse=True)
+        root = TEMPORARY_PREFIX.rstrip("/")
+        while pending:
+            directory = pending.pop(0)
+            if not directory.startswith(TEMPORARY_PREFIX) or directory == root:
+                continue
+            try:
+                os.rmdir(self.path(directory))
+            except OSError:
+                continue  # not empty (or already gone)
+            parent = posixpath.dirname(directory)
+            if parent not in pending:
+                pending.append(parent)
+                pending.sort(key=len, reverse=True)
 
     @staticmethod
     def _copy_without_overwrite(source: str, target: str) -> None:

@@ -33,9 +33,7 @@ class DownloadRedirectView(View):
         key = getattr(instance, field.attname).name
         if not key:
             return json_error(404, detail="This record has no file.")
-        url = field.storage.generate_download_url(
-            key, field_id, filename=display_name(key), **field.download_params
-        )
+        url = field.storage.generate_download_url(key, field_id, filename=display_name(key), **field.download_params)
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"
         return response

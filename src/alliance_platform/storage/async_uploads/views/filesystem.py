@@ -13,8 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..keys import is_temporary_path
 from ..registry import AsyncFieldRegistry, default_async_field_registry
-from ..temp_files import AsyncTempFile
 from ..storage.filesystem import FileSystemAsyncUploadStorage, UploadIncomplete, UploadTooLarge
+from ..temp_files import AsyncTempFile
 from .common import json_error
 
 

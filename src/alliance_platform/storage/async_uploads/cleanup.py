@@ -1,0 +1,106 @@
+"""Removing uploads that were never submitted, in batches that each commit on their own (so a run that is
+interrupted loses nothing and the next run carries on).
+
+Rules: a row is deleted only after its object is gone; rows with an error are kept for a person to look at; a
+temporary key that a record still holds (promotion crashed before finishing) is promoted now rather than deleted;
+rows whose model or field no longer exists are cleaned up through the default storage.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field as dataclass_field
+import logging
+
+from django.core.files.storage import default_storage
+
+from .fields import AsyncFileField
+from .promotion import promote
+from .registry import AsyncFieldRegistry
+from .storage.base import AsyncUploadStorage
+from .temp_files import AsyncTempFile
+
+logger = logging.getLogger("alliance_platform.storage")
+
+
+@dataclass
+class CleanupReport:
+    deleted_rows: int = 0
+    deleted_objects: int = 0
+    failed: int = 0
+    promoted: int = 0
+    unknown_storage: int = 0
+    kept_with_error: int = 0
+    failures: list[str] = dataclass_field(default_factory=list)
+
+    def summary(self, dry_run: bool) -> str:
+        verb = "Would delete" if dry_run else "Deleted"
+        return (
+            f"{verb} {self.deleted_rows} expired temporary uploads; promoted {self.promoted} still in use; "
+            f"kept {self.kept_with_error} with errors, {self.failed} whose object could not be deleted, "
+            f"{self.unknown_storage} with no known storage."
+        )
+
+
+def cleanup_expired(age_hours: float, *, batch_size: int = 1000, dry_run: bool = False) -> CleanupReport:
+    report = CleanupReport()
+    expired = AsyncTempFile.objects.expired(age_hours)
+    report.kept_with_error = expired.exclude(error="").count()
+    candidates = expired.filter(error="").order_by("pk")
+    last_pk = 0
+    while True:
+        batch = list(candidates.filter(pk__gt=last_pk)[:batch_size])
+        if not batch:
+            return report
+        last_pk = batch[-1].pk
+        _cleanup_batch(batch, report, dry_run)
+
+
+def _cleanup_batch(batch: list[AsyncTempFile], report: CleanupReport, dry_run: bool) -> None:
+    by_storage: dict[int, tuple[AsyncUploadStorage, list[AsyncTempFile]]] = {}
+    unsubmitted_by_field: dict[AsyncFileField, list[AsyncTempFile]] = defaultdict(list)
+    for row in batch:
+        field = AsyncFieldRegistry.find_field(row.field_id)
+        storage = field.storage if field is not None else _fallback_storage()
+        if storage is None:
+            report.unknown_storage += 1
+            continue
+        if field is not None and not row.moved_to_location:
+            unsubmitted_by_field[field].append(row)
+        by_storage.setdefault(id(storage), (storage, []))[1].append(row)
+
+    in_use = _rows_still_referenced(unsubmitted_by_field, report, dry_run)
+    for storage, rows in by_storage.values():
+        rows = [row for row in rows if row.pk not in in_use]
+        if dry_run:
+            report.deleted_rows += len(rows)
+            continue
+        failures = storage.delete_many(row.key for row in rows)
+        for key, exc in failures.items():
+            logger.warning("Could not delete expired temporary upload %s: %s", key, exc)
+            report.failures.append(key)
+        deletable = [row.pk for row in rows if row.key not in failures]
+        report.failed += len(rows) - len(deletable)
+        report.deleted_objects += len(deletable)
+        report.deleted_rows += AsyncTempFile.objects.filter(pk__in=deletable).delete()[0]
+
+
+def _rows_still_referenced(
+    unsubmitted_by_field: dict[AsyncFileField, list[AsyncTempFile]], report: CleanupReport, dry_run: bool
+) -> set[int]:
+    """Rows whose temporary key a record still holds: promote them (their record must not lose its file)."""
+    in_use: set[int] = set()
+    for field, rows in unsubmitted_by_field.items():
+        keys = {row.key: row for row in rows}
+        holders = field.model._base_manager.filter(**{f"{field.attname}__in": list(keys)})
+        for instance in holders:
+            row = keys[getattr(instance, field.attname).name]
+            in_use.add(row.pk)
+            if not dry_run and promote(field, instance, row.key) is not None:
+                report.promoted += 1
+    return in_use
+
+
+def _fallback_storage() -> AsyncUploadStorage | None:
+    """Rows of removed models or fields: their objects live in the default storage when that is an async one."""
+    return default_storage if isinstance(default_storage, AsyncUploadStorage) else None
