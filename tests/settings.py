@@ -67,7 +67,8 @@ if os.environ.get("AP_TEST_DB", "sqlite") == "postgres":
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
-MEDIA_ROOT = tempfile.mkdtemp(prefix="ap-storage-tests-media-")
+# Each test gets its own empty MEDIA_ROOT (see conftest.py); this is only the fallback.
+MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "ap-storage-tests-media")
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 

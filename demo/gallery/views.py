@@ -1,0 +1,32 @@
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.messages.views import SuccessMessageMixin
+from django.urls import reverse_lazy
+from django.views.generic import CreateView, ListView, UpdateView
+
+from .forms import DocumentForm
+from .models import Document
+
+# The pages need a signed-in user because the library checks the user's permissions on the gallery models
+# (gallery.add_document, change_document, view_document) for every upload and download.
+
+
+class DocumentListView(LoginRequiredMixin, ListView):
+    model = Document
+    template_name = "gallery/document_list.html"
+    context_object_name = "documents"
+
+
+class DocumentCreateView(LoginRequiredMixin, SuccessMessageMixin, CreateView):
+    model = Document
+    form_class = DocumentForm
+    template_name = "gallery/document_form.html"
+    success_url = reverse_lazy("document-list")
+    success_message = "Saved “%(title)s”."
+
+
+class DocumentUpdateView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
+    model = Document
+    form_class = DocumentForm
+    template_name = "gallery/document_form.html"
+    success_url = reverse_lazy("document-list")
+    success_message = "Saved “%(title)s”."
