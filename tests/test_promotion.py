@@ -171,16 +171,39 @@ def test_existing_name_is_never_overwritten(uploaded):
     assert read(second.file.name) == PDF_BYTES + b"two"
 
 
-def test_a_promoted_upload_can_never_be_given_to_a_second_record(uploaded):
+def test_a_promoted_upload_given_to_a_second_record_becomes_its_own_copy(uploaded):
     key = uploaded()
     first = Document.objects.create(title="a", file=key)
     second = Document.objects.create(title="b", file=key)
-    second.refresh_from_db()
     first.refresh_from_db()
+    second.refresh_from_db()
     assert first.file.name == "documents/contract.pdf"
-    assert second.file.name == key, "the second record is not pointed at the first record's file"
-    assert "already promoted" in AsyncTempFile.objects.get(key=key).error
-    assert hashlib.sha256(read(first.file.name)).digest() == hashlib.sha256(PDF_BYTES).digest()
+    assert second.file.name not in (first.file.name, key), "never the first record's file, never a missing key"
+    assert read(first.file.name) == read(second.file.name) == PDF_BYTES
+    row = AsyncTempFile.objects.get(key=key)
+    assert (row.object_id, row.moved_to_location) == (str(first.pk), first.file.name)
+
+
+def test_two_records_saved_with_one_key_in_one_transaction_never_share_a_file(uploaded):
+    key = uploaded()
+    with transaction.atomic():
+        first = Document.objects.create(title="a", file=key)
+        second = Document.objects.create(title="b", file=key)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.file.name != second.file.name
+    assert read(first.file.name) == read(second.file.name) == PDF_BYTES
+    assert not default_storage.exists(key)
+    assert AsyncTempFile.objects.get(key=key).object_id == str(first.pk)
+
+
+def test_the_claim_on_an_upload_is_rolled_back_with_the_save(uploaded):
+    key = uploaded()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Document.objects.create(title="a", file=key)
+        assert AsyncTempFile.objects.get(key=key).object_id != ""
+        raise RuntimeError
+    assert AsyncTempFile.objects.get(key=key).object_id == ""
 
 
 def test_saving_the_same_record_twice_in_one_transaction_promotes_once(uploaded):

@@ -53,7 +53,11 @@ def schedule_promotions(
     update_fields: Iterable[str] | None = None,
     **kwargs,
 ) -> None:
-    """``post_save`` receiver: promote every temporary key the record now holds once the transaction commits."""
+    """``post_save`` receiver: claim each temporary key the record now holds, and promote it after the commit.
+
+    The claim (the temp row's ``object_id``) is written in the saving transaction, so a form submitted again with
+    the same key sees it and is refused, and it disappears with a rollback.
+    """
     if raw:
         return
     for field in async_fields_of(sender):
@@ -61,6 +65,7 @@ def schedule_promotions(
             continue
         key = getattr(instance, field.attname).name
         if is_temporary_path(key):
+            AsyncTempFile.objects.using(using).filter(key=key, object_id="").update(object_id=str(instance.pk))
             transaction.on_commit(partial(promote, field, instance, key, using), using=using)
 
 
@@ -75,7 +80,7 @@ def promote(field: AsyncFileField, instance: models.Model, temp_key: str, using:
         final_key = _promote(field, instance, temp_key, temp_file, using)
     except Exception as exc:
         logger.exception("Promotion of %s for %s pk=%s failed", temp_key, field, instance.pk)
-        if temp_file is not None:
+        if temp_file is not None and temp_file.object_id in ("", str(instance.pk)):
             AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(error=_describe(exc))
         signals.promotion_failed.send(
             sender=type(instance), temp_key=temp_key, field=field, instance=instance, error=exc
@@ -96,22 +101,24 @@ def _promote(
 ) -> str:
     storage = field.storage
     record_pk = str(instance.pk)
-    already_copied = False
+    # The upload belongs to the record that claimed it first. Another record that was given the same key (two
+    # submissions racing) gets its own copy, never the owner's file, and leaves the owner's bookkeeping alone.
+    ours = temp_file is None or temp_file.object_id in ("", record_pk)
+    source = temp_key
     if temp_file is not None and temp_file.moved_to_location:
-        if temp_file.object_id != record_pk:
-            raise PromotionError(
-                f"{temp_key} was already promoted for record {temp_file.object_id}; "
-                "one upload can only ever belong to one record."
-            )
-        final_key, already_copied = temp_file.moved_to_location, True
-        if field.model._base_manager.using(using).filter(pk=instance.pk, **{field.attname: final_key}).exists():
-            _show_final_key(field, instance, temp_key, final_key)
-            return final_key  # promoted by an earlier save of the same record
+        if ours and _record_holds(field, instance, temp_file.moved_to_location, using):
+            _show_final_key(field, instance, temp_key, temp_file.moved_to_location)
+            return temp_file.moved_to_location  # promoted by an earlier save of the same record
+        if not ours:
+            source = temp_file.moved_to_location  # the temporary object is gone; copy the owner's promoted file
+
+    if temp_file is not None and ours and not temp_file.moved_to_location:
+        signals.pre_promote.send(sender=type(instance), temp_file=temp_file, field=field, instance=instance)
+    if temp_file is not None and ours and temp_file.moved_to_location:
+        final_key, copied = temp_file.moved_to_location, False
     else:
-        if temp_file is not None:
-            signals.pre_promote.send(sender=type(instance), temp_file=temp_file, field=field, instance=instance)
         original_name = temp_file.original_filename if temp_file else display_name(temp_key)
-        final_key = _copy_to_free_name(field, instance, temp_key, original_name)
+        final_key, copied = _copy_to_free_name(field, instance, source, original_name), True
 
     try:
         with transaction.atomic(using=using):
@@ -122,20 +129,25 @@ def _promote(
             )
             if not switched:
                 raise PromotionError(f"Record pk={record_pk} no longer holds {temp_key}; nothing was promoted.")
-            if temp_file is not None:
+            if temp_file is not None and ours:
                 AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(
                     moved_to_location=final_key, object_id=record_pk, error=""
                 )
     except BaseException:
         # Nothing references the copy we just made: remove it, keeping the record on its temporary key.
-        if not already_copied:
+        if copied:
             _delete_quietly(storage, final_key)
         raise
 
     _show_final_key(field, instance, temp_key, final_key)
-    # The record is safe on its final key; a leftover is deleted by cleanup because the row says it was moved.
-    _delete_quietly(storage, temp_key)
+    if ours:
+        # The record is safe on its final key; a leftover is deleted by cleanup because the row says it was moved.
+        _delete_quietly(storage, temp_key)
     return final_key
+
+
+def _record_holds(field: AsyncFileField, instance: models.Model, key: str, using: str) -> bool:
+    return field.model._base_manager.using(using).filter(pk=instance.pk, **{field.attname: key}).exists()
 
 
 def _show_final_key(field: AsyncFileField, instance: models.Model, temp_key: str, final_key: str) -> None:

@@ -80,6 +80,9 @@ def _verify_temporary(field: AsyncFileField, key: str, context: VerificationCont
         raise UploadRejected("unknown_upload")
     if temp_file.moved_to_location:
         return _resubmitted(field, temp_file, context)
+    instance = context.instance
+    if temp_file.object_id and (instance is None or temp_file.object_id != str(instance.pk)):
+        raise UploadRejected("already_used")  # claimed by a record whose save has not committed yet
 
     storage = field.storage
     size = storage.object_size(key)

@@ -32,7 +32,7 @@ class PlanRequestForm(forms.Form):
     fieldId = forms.CharField(max_length=300)
     filename = forms.CharField(max_length=4096, validators=[_plain_text], strip=False)
     contentType = forms.CharField(max_length=255, required=False, validators=[_plain_text])
-    size = forms.IntegerField(min_value=0, required=False)
+    size = forms.IntegerField(min_value=0, max_value=2**53, required=False)
     instanceId = forms.CharField(max_length=255, required=False, validators=[_plain_text])
     params = forms.CharField(required=False, max_length=10000)
 
