@@ -30,7 +30,7 @@ def test_package_is_imported_from_the_installed_wheel():
     package_dir = Path(alliance_platform.storage.__file__).parent
     assert "site-packages" in package_dir.parts
     assert (package_dir / "migrations" / "0001_initial.py").exists()
-    assert (package_dir / "async_uploads" / "static" / "alliance_platform" / "storage" / "async-upload.js").exists()
+    assert (package_dir / "static" / "alliance_platform" / "storage" / "async-upload.js").exists()
 
 
 def test_public_import_paths():

@@ -41,12 +41,14 @@ def storage_safe_filename(filename: str) -> str:
 
     Backends differ in what they accept and URL-encode; a conservative alphabet keeps keys identical everywhere.
     """
-    name = sanitize_filename(filename)
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ascii_name.replace(" ", "_"))
-    stem, ext = os.path.splitext(safe)
-    stem = stem.strip("._") or "file"
-    return stem + ext
+    stem, ext = os.path.splitext(sanitize_filename(filename))
+    stem, ext = _ascii_token(stem).strip("._"), _ascii_token(ext)
+    return (stem or "file") + (ext if len(ext) > 1 else "")
+
+
+def _ascii_token(value: str) -> str:
+    ascii_value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ascii_value.replace(" ", "_"))
 
 
 def generate_temporary_path(filename: str, max_length: int | None = None) -> str:

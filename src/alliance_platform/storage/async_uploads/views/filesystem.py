@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import os
 
 from django.core import signing
@@ -18,6 +19,18 @@ from ..temp_files import AsyncTempFile
 from .common import json_error
 
 
+def _load_token(
+    load: Callable[[str], dict[str, str]], request: HttpRequest, purpose: str
+) -> dict[str, str] | HttpResponse:
+    """The token's payload, or the 403 to answer: expired and forged tokens are told apart for the user's sake."""
+    try:
+        return load(request.GET.get("token", ""))
+    except signing.SignatureExpired:
+        return json_error(403, detail=f"This {purpose} URL has expired.")
+    except signing.BadSignature:
+        return json_error(403, detail=f"This {purpose} URL is not valid.")
+
+
 def _storage_for(registry: AsyncFieldRegistry, payload: dict[str, str]) -> FileSystemAsyncUploadStorage | None:
     field = registry.get_field(payload["f"])
     if field is None or not isinstance(field.storage, FileSystemAsyncUploadStorage):
@@ -32,12 +45,9 @@ class FileSystemUploadView(View):
     http_method_names = ["put"]
 
     def put(self, request: HttpRequest) -> HttpResponse:
-        try:
-            payload = FileSystemAsyncUploadStorage.load_upload_token(request.GET.get("token", ""))
-        except signing.SignatureExpired:
-            return json_error(403, detail="This upload URL has expired.")
-        except signing.BadSignature:
-            return json_error(403, detail="This upload URL is not valid.")
+        payload = _load_token(FileSystemAsyncUploadStorage.load_upload_token, request, "upload")
+        if isinstance(payload, HttpResponse):
+            return payload
         key = payload["k"]
         field = self.registry.get_field(payload["f"])
         storage = _storage_for(self.registry, payload)
@@ -81,12 +91,9 @@ class FileSystemDownloadView(View):
     http_method_names = ["get", "head"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        try:
-            payload = FileSystemAsyncUploadStorage.load_download_token(request.GET.get("token", ""))
-        except signing.SignatureExpired:
-            return json_error(403, detail="This download URL has expired.")
-        except signing.BadSignature:
-            return json_error(403, detail="This download URL is not valid.")
+        payload = _load_token(FileSystemAsyncUploadStorage.load_download_token, request, "download")
+        if isinstance(payload, HttpResponse):
+            return payload
         storage = _storage_for(self.registry, payload)
         if storage is None:
             return json_error(403, detail="This download URL is not valid.")

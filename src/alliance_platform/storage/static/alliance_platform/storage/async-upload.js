@@ -603,6 +603,8 @@ class AsyncUploadWidget {
   render() {
     const { committed, pending, phase } = this;
     const state = this.state;
+    // Remembered before anything is hidden: browsers drop focus from an element the moment it disappears.
+    const focused = this.root.contains(document.activeElement) ? document.activeElement : null;
     this.root.dataset.state = state;
 
     // While uploading or after a failure, show the new file; otherwise what the hidden input holds.
@@ -635,7 +637,7 @@ class AsyncUploadWidget {
       if (button) button.disabled = this.disabled;
     }
     this.renderErrors();
-    this.rescueFocus();
+    this.rescueFocus(focused);
   }
 
   renderPreview(url) {
@@ -672,10 +674,9 @@ class AsyncUploadWidget {
     }
   }
 
-  /** A button that just got hidden must not take keyboard focus with it. */
-  rescueFocus() {
-    const active = document.activeElement;
-    if (!active || !this.root.contains(active) || !active.closest("[hidden]")) return;
+  /** A button that just got hidden must not take keyboard focus with it (keyboard users would land on <body>). */
+  rescueFocus(focused) {
+    if (!focused?.closest("[hidden]")) return;
     const cancel = this.part("cancel");
     const target = cancel && !cancel.hidden ? cancel : this.fileInput;
     target?.focus({ preventScroll: true });
