@@ -53,6 +53,9 @@ class AsyncFileInputData:
             raise InvalidInputData("invalid_shape")
         if len(name) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
             raise InvalidInputData("too_long")
+        if _has_control_characters(key) or _has_control_characters(name):
+            # No storage key or filename we issue contains them; some databases cannot even store NUL.
+            raise InvalidInputData("invalid_shape")
         width, height, error = value.get("width"), value.get("height"), value.get("error")
         for dimension in (width, height):
             if dimension is not None and (not isinstance(dimension, int) or isinstance(dimension, bool)):
@@ -63,3 +66,7 @@ class AsyncFileInputData:
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)

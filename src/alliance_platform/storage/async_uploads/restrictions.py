@@ -105,35 +105,44 @@ class FileRestrictions:
         return ",".join(self.entries)
 
     def allows_declared(self, filename: str, content_type: str | None) -> bool:
-        """Check the name and type a client declares when planning; a fast, friendly first filter."""
+        """Check the name and type a client declares when planning; a fast, friendly first filter.
+
+        The filename's own type wins over the declared one, so ``program.exe`` cannot pass as ``image/png``.
+        """
         if not self.entries:
             return True
         ext = extension_of(filename)
-        guessed = content_type or mimetypes.guess_type(filename)[0]
-        for entry in self.entries:
-            if entry.startswith("."):
-                if ext == entry:
-                    return True
-            elif _mime_matches(entry, guessed) or _mime_matches(entry, mimetypes.guess_type(filename)[0]):
-                return True
-        return False
+        named_type = mimetypes.guess_type(filename)[0] or (content_type if not ext else None)
+        return any(
+            ext == entry if entry.startswith(".") else _mime_matches(entry, named_type) for entry in self.entries
+        )
 
     def allows_content(self, filename: str, sniffed: str | None) -> bool:
-        """Check what actually arrived: the sniffed type (not the name) must satisfy an entry."""
+        """Check what actually arrived: the sniffed type (not the name) must satisfy an entry, and must not
+        contradict the filename (a PNG may be called ``.jpg``, but not ``.exe``)."""
         if not self.entries:
             return True
         ext = extension_of(filename)
+        named_type = mimetypes.guess_type(filename)[0]
         for entry in self.entries:
             if entry.startswith("."):
                 if ext == entry and content_matches_extension(filename, sniffed):
                     return True
-            elif _mime_matches(entry, sniffed):
+            elif _mime_matches(entry, sniffed) and _same_family(named_type, sniffed, filename):
                 return True
             elif (
                 sniffed == "text/plain"
                 and content_matches_extension(filename, sniffed)
-                and _mime_matches(entry, mimetypes.guess_type(filename)[0])
+                and _mime_matches(entry, named_type)
             ):
                 # Text formats (CSV, JSON...) all sniff as text; the extension tells them apart.
                 return True
         return False
+
+
+def _same_family(named_type: str | None, sniffed: str | None, filename: str) -> bool:
+    if named_type is None and not extension_of(filename):
+        return True  # no extension: nothing to contradict
+    if content_matches_extension(filename, sniffed):
+        return True
+    return bool(named_type and sniffed) and named_type.split("/")[0] == sniffed.split("/")[0]
