@@ -35,6 +35,7 @@ const MESSAGES = {
   oneFile: "Drop one file at a time.",
   planUnreachable: "Could not reach the server to start the upload. Check your connection and try again.",
   planMalformed: "The server sent an unexpected answer. Try again.",
+  signedOut: "The server did not accept the upload request; you may have been signed out. Reload the page and try again.",
   planFailed: (status) => `The upload could not be started (error ${status}). Try again.`,
   uploadUnreachable: "The upload failed: the storage server could not be reached. Try again.",
   uploadFailed: (status) => `The upload failed (error ${status}). Try again.`,
@@ -173,7 +174,8 @@ async function requestPlan({ url, params, token, signal }) {
   if (signal.aborted) throw abortError();
   if (response.ok) {
     if (typeof body?.uploadUrl?.url === "string" && typeof body.key === "string" && body.key) return body;
-    throw new UploadError([MESSAGES.planMalformed]);
+    // An expired session typically shows up as a redirect to a login page that answers 200 with HTML.
+    throw new UploadError([response.redirected ? MESSAGES.signedOut : MESSAGES.planMalformed]);
   }
   // 400 carries {field: [messages]} (show them all); 403 and 429 carry {detail}.
   const messages = response.status === 400 ? collectMessages(body) : collectMessages(body?.detail);
