@@ -22,6 +22,7 @@ from .fields import AsyncFileField as AsyncFileModelField, AsyncImageField as As
 from .input_data import AsyncFileInputData, InvalidInputData
 from .keys import is_temporary_path
 from .requester import current_requester
+from .temp_files import AsyncTempFile
 from .verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
 
 _INPUT_MESSAGES = {
@@ -66,8 +67,9 @@ class AsyncFileInput(forms.Widget):
         except InvalidInputData:
             return None
         if data is not None and is_temporary_path(data.key):
-            # Show the server's record of the name, never a client-chosen one, for temporary keys we know.
-            data = AsyncFileInputData(key=data.key, name=display_name(data.key))
+            # Re-rendered after a validation error: show the server's record of the name, never the client's.
+            recorded = AsyncTempFile.objects.filter(key=data.key).values_list("original_filename", flat=True).first()
+            data = AsyncFileInputData(key=data.key, name=recorded or display_name(data.key))
         return data
 
     def _download_url(self, key: str) -> str | None:
