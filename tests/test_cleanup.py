@@ -119,12 +119,13 @@ def test_rows_of_removed_models_or_fields_are_cleaned_through_the_default_storag
 
 def test_a_temporary_key_still_held_by_a_record_is_promoted_not_deleted():
     row = make_upload(49)
-    # Simulate a process killed between saving the record and promoting it: save without the promotion hook.
+    # A process killed after the save committed (with its claim on the upload) but before promoting it.
     post_save.disconnect(dispatch_uid="alliance_platform_storage_promotion")
     try:
         doc = Document.objects.create(title="crashed", file=row.key)
     finally:
         post_save.connect(schedule_promotions, dispatch_uid="alliance_platform_storage_promotion")
+    AsyncTempFile.objects.filter(pk=row.pk).update(object_id=str(doc.pk))
     output = run()
     doc.refresh_from_db()
     assert doc.file.name == "documents/old.pdf"

@@ -2,8 +2,8 @@
 interrupted loses nothing and the next run carries on).
 
 Rules: a row is deleted only after its object is gone; rows with an error are kept for a person to look at; a
-temporary key that a record still holds (promotion crashed before finishing) is promoted now rather than deleted;
-rows whose model or field no longer exists are cleaned up through the default storage.
+temporary key that a saved record still holds (the process died before promoting it) is promoted now rather
+than deleted; rows whose model or field no longer exists are cleaned up through the default storage.
 """
 
 from __future__ import annotations
@@ -88,13 +88,20 @@ def _cleanup_batch(batch: list[AsyncTempFile], report: CleanupReport, dry_run: b
 def _rows_still_referenced(
     unsubmitted_by_field: dict[AsyncFileField, list[AsyncTempFile]], report: CleanupReport, dry_run: bool
 ) -> set[int]:
-    """Rows whose temporary key a record still holds: promote them (their record must not lose its file)."""
+    """Rows whose temporary key a record still holds: promote them (their record must not lose its file).
+
+    Saving a record claims the upload (``object_id``) in the same transaction, so only claimed rows can be held,
+    and their records are looked up by primary key rather than by scanning the file column.
+    """
     in_use: set[int] = set()
     for field, rows in unsubmitted_by_field.items():
-        keys = {row.key: row for row in rows}
-        holders = field.model._base_manager.filter(**{f"{field.attname}__in": list(keys)})
+        claimed = {row.key: row for row in rows if row.object_id}
+        if not claimed:
+            continue
+        pks = {row.object_id for row in claimed.values()}
+        holders = field.model._base_manager.filter(pk__in=pks, **{f"{field.attname}__in": list(claimed)})
         for instance in holders:
-            row = keys[getattr(instance, field.attname).name]
+            row = claimed[getattr(instance, field.attname).name]
             in_use.add(row.pk)
             if not dry_run and promote(field, instance, row.key) is not None:
                 report.promoted += 1

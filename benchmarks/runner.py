@@ -1,0 +1,250 @@
+"""Command line entry point: ``python -m benchmarks [--quick] [--size MIB] [--only upload,submit,plan,cleanup]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import signal
+import sys
+import time
+
+from .harness import (
+    ERROR,
+    MIB,
+    ROOT,
+    BenchmarkError,
+    GunicornServer,
+    Section,
+    Workspace,
+    machine_busy_seconds,
+    render_table,
+)
+
+BENCHMARKS = ("upload", "submit", "plan", "cleanup")  # always run in this order
+# Server name -> (WSGI application, extra environment). All run with the same gunicorn settings.
+APPS = {
+    "ours": ("benchmarks.wsgi:application", {}),
+    "ours-nosync": ("benchmarks.wsgi:application", {"AP_BENCH_SQLITE_PRAGMAS": "synchronous=OFF"}),
+    "bare": ("benchmarks.bare_wsgi:application", {}),
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmarks of the async upload endpoints, form submit and cleanup (see benchmarks/README.md).",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="64 MiB upload and cleanup of 20,000 rows only (unless --size/--cleanup-rows say else)",
+    )
+    parser.add_argument("--size", type=int, metavar="MIB", help="upload size in MiB (default 512; 64 with --quick)")
+    parser.add_argument(
+        "--only",
+        metavar="LIST",
+        default=",".join(BENCHMARKS),
+        help=f"comma-separated subset of {','.join(BENCHMARKS)} (default: all)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="repetitions of each upload, submit and plan measurement (default 3)"
+    )
+    parser.add_argument(
+        "--plan-requests", type=int, default=2000, metavar="N", help="plan requests per throughput run (default 2000)"
+    )
+    parser.add_argument(
+        "--cleanup-rows",
+        metavar="LIST",
+        help="comma-separated row counts for cleanup (default 20000,100000; 20000 with --quick)",
+    )
+    parser.add_argument(
+        "--stat",
+        choices=("best", "median"),
+        default="median",
+        help="how repeated runs are summarised (default median; best: the fastest run)",
+    )
+    parser.add_argument(
+        "--cleanup-model-rows",
+        type=int,
+        default=0,
+        metavar="N",
+        help="records to add to the benchmark model's table before the cleanup runs (default 0)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary workspace (database, logs)")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    args = parser.parse_args(argv)
+
+    selected = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(BENCHMARKS))
+    if unknown or not selected:
+        parser.error(f"--only takes a comma-separated subset of {','.join(BENCHMARKS)} (got {args.only!r})")
+    args.selected = [name for name in BENCHMARKS if name in selected]
+    if args.size is None:
+        args.size = 64 if args.quick else 512
+    if args.size < 1:
+        parser.error("--size must be at least 1 (MiB)")
+    if args.runs < 1 or args.plan_requests < 1:
+        parser.error("--runs and --plan-requests must be at least 1")
+    default_rows = "20000" if args.quick else "20000,100000"
+    try:
+        args.cleanup_counts = [int(n) for n in (args.cleanup_rows or default_rows).split(",") if n.strip()]
+    except ValueError:
+        parser.error("--cleanup-rows takes comma-separated integers")
+    if not args.cleanup_counts or min(args.cleanup_counts) < 1:
+        parser.error("--cleanup-rows takes positive integers")
+    return args
+
+
+class Context:
+    """What the benchmarks share: options, the workspace and the running servers."""
+
+    def __init__(self, args: argparse.Namespace, workspace: Workspace):
+        self.args = args
+        self.workspace = workspace
+        self.selected = args.selected
+        self.size_bytes = args.size * MIB
+        self.size_label = f"{args.size} MiB"
+        self.cleanup_counts = args.cleanup_counts
+        self._servers: dict[str, GunicornServer] = {}
+
+    def server(self, name: str) -> GunicornServer:
+        if name not in self._servers:
+            app, extra_env = APPS[name]
+            server = GunicornServer(name, app, self.workspace, {**server_environment(), **extra_env})
+            self._servers[name] = server  # registered before starting, so a failed start is still stopped
+            settings = "".join(f" {key}={value}" for key, value in extra_env.items())
+            self.progress(f"starting gunicorn ({name}: {app}{settings})")
+            server.start()
+        return self._servers[name]
+
+    def stop_server(self, name: str) -> None:
+        server = self._servers.pop(name, None)
+        if server is not None:
+            server.stop()
+
+    def close(self) -> None:
+        for name in list(self._servers):
+            self.stop_server(name)
+
+    @staticmethod
+    def progress(message: str) -> None:
+        print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+def server_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def setup_django() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    # The library's migrations, and the benchmark app's table (it has no migrations).
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+def environment_summary(args: argparse.Namespace) -> str:
+    import django
+    import gunicorn
+
+    return (
+        f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {gunicorn.__version__}, "
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; SQLite file database; "
+        f"upload size {args.size} MiB; runs {args.runs}"
+    )
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process and of the children it waited for (the gunicorn servers, once stopped)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def other_load_summary(busy_seconds: float, own_seconds: float, wall_seconds: float, load_before: float) -> str:
+    """How much CPU other processes took while we ran: a noise indicator for every number above.
+
+    Approximate: the kernel's own work on our behalf (writing uploaded files out, for one) counts as "other".
+    """
+    cpus = os.cpu_count() or 1
+    others = max(0.0, busy_seconds - own_seconds)
+    share = others / (wall_seconds * cpus) if wall_seconds > 0 else 0.0
+    text = (
+        f"Other processes used {share:.0%} of the machine's {cpus} CPUs during the run "
+        f"(load average {load_before:.2f} at the start)."
+    )
+    if share > 0.10:
+        text += " The machine was busy: expect noisy numbers; rerun on an idle machine to compare with references."
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # Ctrl-C, kill and a closed terminal all end in the same clean-up (servers stopped, workspace removed), even
+    # when SIGINT was ignored by whoever started us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupt)
+
+    workspace = Workspace(keep=args.keep)
+    os.environ["AP_BENCH_DIR"] = str(workspace.path)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+    ctx = Context(args, workspace)
+    sections: list[Section] = []
+    errors = 0
+    started = time.monotonic()
+    busy_before, own_before = machine_busy_seconds(), own_cpu_seconds()
+    load_before = os.getloadavg()[0]
+    try:
+        setup_django()
+        from . import bench_cleanup, bench_plan, bench_submit, bench_upload
+
+        modules = {"upload": bench_upload, "submit": bench_submit, "plan": bench_plan, "cleanup": bench_cleanup}
+        print(f"Running: {', '.join(args.selected)}  ({environment_summary(args)})", file=sys.stderr, flush=True)
+        for name in args.selected:
+            print(f"[{name}]", file=sys.stderr, flush=True)
+            try:
+                sections.append(modules[name].run(ctx))
+            except BenchmarkError as exc:
+                errors += 1
+                failed = Section(f"{name}: could not complete")
+                failed.add(name, "-", str(exc).splitlines()[0][:100], ERROR)
+                failed.note(f"{name} failed: {exc}")
+                sections.append(failed)
+                print(f"  !! {name} failed: {exc}", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping servers and removing the workspace", file=sys.stderr)
+        return 130
+    finally:
+        ctx.close()
+        workspace.cleanup()
+
+    print()
+    print(render_table(sections, colour=sys.stdout.isatty()))
+    details = [(s.title, s.details) for s in sections if s.details]
+    if details:
+        print("\nDetails")
+        for title, notes in details:
+            print(f"  {title}")
+            for note in notes:
+                print(f"    {note}")
+    wall = time.monotonic() - started
+    print(f"\n{environment_summary(args)}; total {wall:.0f} s")
+    busy, own = machine_busy_seconds() - busy_before, own_cpu_seconds() - own_before
+    print(other_load_summary(busy, own, wall, load_before))
+    missed = any(row.verdict == "FAIL" for section in sections for row in section.rows)
+    if errors:
+        return 2
+    return 1 if (missed and args.strict) else 0

@@ -1,0 +1,77 @@
+"""Django settings for the benchmarks: a plain project using the library the documented way.
+
+Everything that is written (SQLite database, uploaded files, the bare app's output) lives under ``AP_BENCH_DIR``,
+a temporary directory the runner creates and removes. The same module is used in-process by the runner and by the
+gunicorn worker it starts, so both see one database and one media root.
+"""
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+try:
+    BENCH_DIR = Path(os.environ["AP_BENCH_DIR"])
+except KeyError:
+    raise ImproperlyConfigured(
+        "AP_BENCH_DIR is not set. Run the benchmarks with `python -m benchmarks` from the repository root."
+    ) from None
+
+SECRET_KEY = "benchmarks-only-not-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "alliance_platform.storage",
+    "benchmarks.benchapp",
+]
+
+# What a typical project has, plus the library's middleware right after authentication (as documented).
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "alliance_platform.storage.middleware.AsyncUploadRequestMiddleware",
+]
+
+ROOT_URLCONF = "benchmarks.urls"
+TEMPLATES: list = []
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(BENCH_DIR / "db.sqlite3"),
+        # The runner and the gunicorn worker take turns on this file; never fail on a briefly held lock.
+        "OPTIONS": {"timeout": 30},
+    }
+}
+
+MEDIA_ROOT = str(BENCH_DIR / "media")
+MEDIA_URL = "/media/"
+STATIC_URL = "/static/"
+
+STORAGES = {
+    "default": {"BACKEND": "alliance_platform.storage.async_uploads.storage.filesystem.FileSystemAsyncUploadStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# SQLite pragmas every new connection runs, as "name=value;name=value" (see benchapp/apps.py). The plan benchmark
+# runs once more with "synchronous=OFF" to show how much of a plan request is waiting for the disk (fsync).
+SQLITE_PRAGMAS = os.environ.get("AP_BENCH_SQLITE_PRAGMAS", "")
+
+# One anonymous session plans thousands of uploads in the plan benchmark; the per-session cap would stop it at 50.
+ALLIANCE_PLATFORM = {"STORAGE": {"MAX_PENDING_UPLOADS": None}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"alliance_platform.storage": {"handlers": ["console"], "level": "WARNING"}},
+}
