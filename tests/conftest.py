@@ -25,6 +25,28 @@ def png_bytes(width: int = 37, height: int = 23, colour: str = "red") -> bytes:
     return buffer.getvalue()
 
 
+def media_files() -> dict[str, bytes]:
+    """Every file under MEDIA_ROOT with its bytes, keyed by its path relative to the root."""
+    from django.conf import settings
+
+    root = settings.MEDIA_ROOT
+    found = {}
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, root)] = f.read()
+    return found
+
+
+def read(key: str) -> bytes:
+    """The bytes of ``key`` in the default storage."""
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(key) as f:
+        return f.read()
+
+
 def field_id(model, name: str) -> str:
     return model._meta.get_field(name).async_field_id
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 import json
-import os
 import re
 
-from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -21,7 +19,7 @@ import pytest
 
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from gallery.models import Document
-from tests.conftest import PDF_BYTES, field_id, png_bytes
+from tests.conftest import PDF_BYTES, field_id, media_files, png_bytes, read
 from tests.testapp.models import Attachment, Avatar, ShortKey
 
 pytestmark = pytest.mark.django_db
@@ -38,29 +36,12 @@ TEMP_KEY = re.compile(r"^async-temp-files/(\d{4}/\d{2}/\d{2})/([^/]+)$")
 # Helpers.
 
 
-def media_files() -> dict[str, bytes]:
-    """Every file under MEDIA_ROOT with its bytes, keyed by its path relative to the root."""
-    root = django_settings.MEDIA_ROOT
-    found = {}
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(directory, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, root)] = f.read()
-    return found
-
-
 def document_rows() -> list[dict]:
     return list(Document.objects.order_by("pk").values())
 
 
 def temp_rows() -> list[dict]:
     return list(AsyncTempFile.objects.order_by("pk").values())
-
-
-def read(key: str) -> bytes:
-    with default_storage.open(key) as f:
-        return f.read()
 
 
 def request_plan(client, method: str = "post", url: str = PLAN_URL, **data):

@@ -20,7 +20,7 @@ from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from alliance_platform.storage.async_uploads.storage.filesystem import DOWNLOAD_SALT, UPLOAD_SALT
 from alliance_platform.storage.async_uploads.views.filesystem import FileSystemUploadView
 from gallery.models import Document
-from tests.conftest import PDF_BYTES, field_id, png_bytes
+from tests.conftest import PDF_BYTES, field_id, media_files, png_bytes, read
 from tests.testapp.models import Attachment, Avatar
 
 pytestmark = pytest.mark.django_db
@@ -33,22 +33,6 @@ ONE_MB = 1024 * 1024
 
 
 # Helpers.
-
-
-def media_files() -> dict[str, bytes]:
-    root = django_settings.MEDIA_ROOT
-    found = {}
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(directory, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, root)] = f.read()
-    return found
-
-
-def read(key: str) -> bytes:
-    with default_storage.open(key) as f:
-        return f.read()
 
 
 def plan_for(client, model, field: str, filename: str, url: str = PLAN_URL, **extra) -> dict:

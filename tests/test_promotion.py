@@ -14,7 +14,7 @@ import pytest
 from alliance_platform.storage.async_uploads.keys import is_temporary_path
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from gallery.models import Document
-from tests.conftest import PDF_BYTES
+from tests.conftest import PDF_BYTES, read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,11 +29,6 @@ def uploaded(logged_in, upload):
         return result.key
 
     return make
-
-
-def read(key: str) -> bytes:
-    with default_storage.open(key) as f:
-        return f.read()
 
 
 def test_save_promotes_to_upload_to_with_identical_bytes(uploaded):
