@@ -47,6 +47,17 @@ def read(key: str) -> bytes:
         return f.read()
 
 
+def request_for(client):
+    """A request carrying ``client``'s identity (user or anonymous session), for ``bind_request``."""
+    from django.contrib.auth import get_user
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/")
+    request.session = client.session
+    request.user = get_user(request)
+    return request
+
+
 def field_id(model, name: str) -> str:
     return model._meta.get_field(name).async_field_id
 

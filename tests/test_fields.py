@@ -9,7 +9,7 @@ import pytest
 
 from alliance_platform.storage.async_uploads.models import AsyncFileField, AsyncImageField
 from alliance_platform.storage.async_uploads.registry import AsyncFieldRegistry, default_async_field_registry
-from alliance_platform.storage.async_uploads.storage.s3 import S3AsyncUploadStorage
+from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
 from gallery.models import Document
 from tests.testapp.models import Avatar, ShortKey, other_registry
 
@@ -21,7 +21,7 @@ def test_non_async_storage_is_refused_with_a_clear_message():
 
 def test_backends_not_yet_available_raise_improperly_configured():
     with pytest.raises(ImproperlyConfigured):
-        S3AsyncUploadStorage()
+        AzureAsyncUploadStorage()
 
 
 def test_field_id_format():

@@ -6,12 +6,11 @@ import json
 
 from django import forms
 from django.core.files.storage import default_storage
-from django.test import RequestFactory
 import pytest
 
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from alliance_platform.storage.async_uploads.requester import bind_request
-from tests.conftest import PDF_BYTES, png_bytes
+from tests.conftest import PDF_BYTES, png_bytes, request_for
 from tests.testapp.models import Attachment, Avatar
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,15 +37,6 @@ def anonymous_upload(client, model, field, filename, content):
     put = client.put(plan["uploadUrl"]["url"], content, content_type="application/octet-stream")
     assert put.status_code == 201
     return plan["key"]
-
-
-def request_for(client):
-    request = RequestFactory().post("/")
-    request.session = client.session
-    from django.contrib.auth.models import AnonymousUser
-
-    request.user = AnonymousUser()
-    return request
 
 
 def submit(form_class, client, key, name, **extra):

@@ -6,6 +6,7 @@ from django.db import models
 
 from alliance_platform.storage.async_uploads.models import AsyncFileField, AsyncImageField
 from alliance_platform.storage.async_uploads.registry import AsyncFieldRegistry
+from tests.testapp.storages import cloud_storage
 
 other_registry = AsyncFieldRegistry("other")
 
@@ -45,3 +46,30 @@ class Avatar(models.Model):
 
 class ShortKey(models.Model):
     file = AsyncFileField(max_length=60, perm_create=None, perm_update=None, perm_detail=None)
+
+
+class CloudDocument(models.Model):
+    """Stored in S3 in the S3 tests: 1 MB limit, PDFs and images."""
+
+    title = models.CharField(max_length=100, blank=True)
+    file = AsyncFileField(
+        storage=cloud_storage,
+        upload_to="cloud/",
+        perm_create=None,
+        perm_update=None,
+        perm_detail=None,
+        max_size=1,
+        file_restrictions=[".pdf", "image/*"],
+    )
+    image = AsyncImageField(
+        storage=cloud_storage,
+        upload_to="cloud-images/",
+        width_field="width",
+        height_field="height",
+        perm_create=None,
+        perm_update=None,
+        perm_detail=None,
+        blank=True,
+    )
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)

@@ -1,21 +1,197 @@
-"""``S3AsyncUploadStorage``: uploads straight to Amazon S3 (or an S3-compatible service).
+"""``S3AsyncUploadStorage``: the browser uploads straight to Amazon S3 (or an S3-compatible service).
 
-Not available yet in this release: importing the class works, instantiating it raises ``ImproperlyConfigured``.
+Built on django-storages' ``S3Storage``, so every ``AWS_*`` setting (bucket, ``AWS_LOCATION``, endpoint,
+addressing style, ``AWS_S3_OBJECT_PARAMETERS``...) applies as usual, and each can be passed to the constructor.
+
+* Uploads are presigned POSTs whose policy pins the exact key, the declared Content-Type, the object parameters and
+  ``content-length-range`` up to the field's ``max_size``: S3 itself refuses anything else.
+* Verification reads a HEAD and a small ranged GET, never the whole object.
+* Promotion is a server-side copy (multipart copy for large objects): no object bytes pass through the app.
+* Nothing is overwritten, whatever ``AWS_S3_FILE_OVERWRITE`` says: promotion always picks a free name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import Storage
+from django.utils.http import content_disposition_header
 
-from .base import AsyncUploadStorage
+try:
+    from boto3.s3.transfer import TransferConfig
+    from botocore.exceptions import ClientError
+    from storages.backends.s3 import S3Storage
+    from storages.utils import clean_name
+except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
+    raise ImproperlyConfigured(
+        "S3AsyncUploadStorage needs django-storages with boto3: pip install 'alliance-platform-storage[s3]'"
+    ) from exc
+
+from ...settings import storage_settings
+from .base import AsyncUploadStorage, GenerateUploadUrlResponse
+
+# How object parameters (boto3 names) are spelled as presigned POST form fields.
+_POST_FIELD_FOR_PARAMETER = {
+    "ACL": "acl",
+    "CacheControl": "Cache-Control",
+    "ContentDisposition": "Content-Disposition",
+    "ContentEncoding": "Content-Encoding",
+    "ContentLanguage": "Content-Language",
+    "Expires": "Expires",
+    "ServerSideEncryption": "x-amz-server-side-encryption",
+    "SSEKMSKeyId": "x-amz-server-side-encryption-aws-kms-key-id",
+    "StorageClass": "x-amz-storage-class",
+    "Tagging": "tagging",
+}
+_DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
+_SNIFF_RANGE_LIMIT = 64 * 1024 * 1024
 
 
-class S3AsyncUploadStorage(AsyncUploadStorage):
+def _status(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
     provider = "s3"
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        raise ImproperlyConfigured(
-            "S3AsyncUploadStorage is not available in this release yet; use FileSystemAsyncUploadStorage."
+    #: Objects larger than this are promoted with a multipart copy (CopyObject stops at 5 GiB).
+    copy_multipart_threshold = 4 * 1024**3
+    copy_multipart_chunksize = 512 * 1024**2
+
+    def __init__(self, **settings: Any):
+        for name in ("copy_multipart_threshold", "copy_multipart_chunksize"):
+            if name in settings:
+                setattr(self, name, settings.pop(name))
+        super().__init__(**settings)
+
+    @property
+    def client(self):
+        return self.connection.meta.client
+
+    def _key(self, name: str) -> str:
+        return self._normalize_name(clean_name(name))
+
+    # Signing.
+
+    def generate_upload_url(
+        self,
+        name: str,
+        field_id: str,
+        *,
+        max_size: int | None = None,
+        content_type: str | None = None,
+        size: int | None = None,
+        **kwargs: Any,
+    ) -> GenerateUploadUrlResponse:
+        fields: dict[str, str] = {}
+        conditions: list[Any] = []
+        if content_type:
+            fields["Content-Type"] = content_type
+        for parameter, value in self.get_object_parameters(name).items():
+            field = _POST_FIELD_FOR_PARAMETER.get(parameter)
+            if field is not None:
+                fields[field] = str(value)
+            elif parameter == "Metadata":
+                fields.update({f"x-amz-meta-{key}": str(item) for key, item in value.items()})
+        if "acl" not in fields and self.default_acl:
+            fields["acl"] = self.default_acl
+        conditions.extend({field: value} for field, value in fields.items())
+        if max_size is not None:
+            conditions.append(["content-length-range", 0, max_size])
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket_name,
+            Key=self._key(name),
+            Fields=fields,
+            Conditions=conditions,
+            ExpiresIn=storage_settings.UPLOAD_URL_EXPIRY,
         )
+        return {
+            "url": post["url"],
+            "fields": post["fields"],
+            "method": "POST",
+            "provider": self.provider,
+            "fileFieldName": "file",
+        }
+
+    def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
+        filename = kwargs.pop("filename", None) or key.rsplit("/", 1)[-1]
+        kwargs.pop("registry", None)
+        params = {"ResponseContentDisposition": content_disposition_header(True, filename), **kwargs}
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket_name, "Key": self._key(key), **params},
+            ExpiresIn=storage_settings.DOWNLOAD_URL_EXPIRY,
+        )
+
+    # Object operations.
+
+    def object_size(self, key: str) -> int | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket_name, Key=self._key(key))["ContentLength"]
+        except ClientError as error:
+            if _status(error) == 404:
+                return None
+            raise
+
+    def read_head(self, key: str, length: int) -> bytes:
+        length = min(length, _SNIFF_RANGE_LIMIT)
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket_name, Key=self._key(key), Range=f"bytes=0-{length - 1}"
+            )
+        except ClientError as error:
+            if _status(error) == 416:
+                return b""  # an empty object has no first byte
+            raise
+        with response["Body"] as body:
+            return body.read()
+
+    def copy_file(self, from_key: str, to_key: str) -> None:
+        """Server-side copy; refuses to replace an existing object."""
+        if self.object_size(to_key) is not None:
+            raise FileExistsError(to_key)
+        extra_args = {
+            parameter: value
+            for parameter, value in self.get_object_parameters(to_key).items()
+            if parameter in _POST_FIELD_FOR_PARAMETER or parameter in ("Metadata", "SSEKMSKeyId")
+        }
+        if "ACL" not in extra_args and self.default_acl:
+            extra_args["ACL"] = self.default_acl
+        self.client.copy(
+            {"Bucket": self.bucket_name, "Key": self._key(from_key)},
+            self.bucket_name,
+            self._key(to_key),
+            ExtraArgs=extra_args or None,
+            Config=TransferConfig(
+                multipart_threshold=self.copy_multipart_threshold,
+                multipart_chunksize=self.copy_multipart_chunksize,
+                use_threads=False,
+            ),
+        )
+
+    def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
+        """``DeleteObjects`` in batches of 1,000 keys; missing keys are not failures."""
+        failures: dict[str, Exception] = {}
+        keys = list(keys_to_delete)
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = {self._key(key): key for key in keys[start : start + _DELETE_BATCH]}
+            try:
+                response = self.client.delete_objects(
+                    Bucket=self.bucket_name,
+                    Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+                )
+            except ClientError as error:
+                failures.update(dict.fromkeys(batch.values(), error))
+                continue
+            for error in response.get("Errors", []):
+                if error.get("Code") != "NoSuchKey":
+                    failures[batch.get(error["Key"], error["Key"])] = OSError(
+                        f"{error.get('Code')}: {error.get('Message')}"
+                    )
+        return failures
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        # django-storages overwrites by default (AWS_S3_FILE_OVERWRITE); an upload must never replace a file.
+        return Storage.get_available_name(self, clean_name(name), max_length=max_length)
