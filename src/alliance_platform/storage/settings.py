@@ -24,6 +24,13 @@ DEFAULTS: dict[str, Any] = {
     "FILESYSTEM_UPLOAD_CHUNK_SIZE": 1024 * 1024,
     # Rows the cleanup command handles per batch.
     "CLEANUP_BATCH_SIZE": 1000,
+    # Files larger than this many bytes are uploaded to S3 in parts (multipart upload), in parallel and resumable.
+    "S3_MULTIPART_THRESHOLD": 64 * 1024 * 1024,
+    # Bytes per part; raised automatically so that any file fits in S3's 10,000 parts. S3's minimum is 5 MiB.
+    "S3_MULTIPART_PART_SIZE": 16 * 1024 * 1024,
+    # Seconds a multipart upload may take from plan to completion (its part URLs are signed on demand and stay
+    # short-lived, each valid for UPLOAD_URL_EXPIRY).
+    "MULTIPART_UPLOAD_EXPIRY": 24 * 3600,
 }
 
 

@@ -75,6 +75,7 @@ def _cleanup_batch(batch: list[AsyncTempFile], report: CleanupReport, dry_run: b
         if dry_run:
             report.deleted_rows += len(rows)
             continue
+        _abort_incomplete_uploads(storage, rows)
         failures = storage.delete_many(row.key for row in rows)
         for key, exc in failures.items():
             logger.warning("Could not delete expired temporary upload %s: %s", key, exc)
@@ -83,6 +84,16 @@ def _cleanup_batch(batch: list[AsyncTempFile], report: CleanupReport, dry_run: b
         report.failed += len(rows) - len(deletable)
         report.deleted_objects += len(deletable)
         report.deleted_rows += AsyncTempFile.objects.filter(pk__in=deletable).delete()[0]
+
+
+def _abort_incomplete_uploads(storage: AsyncUploadStorage, rows: list[AsyncTempFile]) -> None:
+    """Parts of multipart uploads never completed cost storage until aborted; they are invisible as objects."""
+    for row in rows:
+        if row.upload_id and not row.moved_to_location and storage.supports_multipart:
+            try:
+                storage.abort_multipart_upload(row.key, row.upload_id)
+            except Exception as exc:
+                logger.warning("Could not abort multipart upload %s of %s: %s", row.upload_id, row.key, exc)
 
 
 def _rows_still_referenced(

@@ -55,6 +55,14 @@ class AsyncFieldRegistry:
                 return field
         return None
 
+    @classmethod
+    def for_field_id(cls, field_id: str) -> AsyncFieldRegistry:
+        """The registry serving ``field_id`` (the default registry when none does)."""
+        for registry in list(cls._all):
+            if field_id in registry.fields_by_id:
+                return registry
+        return default_async_field_registry
+
     def url_name(self, purpose: str) -> str:
         """URL names are per registry so that several registries can be included side by side."""
         return f"async_uploads_{self.name}_{purpose}"
@@ -79,6 +87,7 @@ class AsyncFieldRegistry:
     def get_url_patterns(self) -> list[URLPattern]:
         """The endpoints for this registry; include them under any prefix."""
         from .views import DownloadRedirectView, GenerateUploadUrlView
+        from .views.multipart import multipart_url_patterns
 
         patterns = [
             path(
@@ -92,6 +101,7 @@ class AsyncFieldRegistry:
                 name=self.url_name("download_file"),
             ),
         ]
+        patterns += multipart_url_patterns(self)
         seen_routes = {str(p.pattern) for p in patterns}
         for storage in self.storages():
             for pattern in storage.get_url_patterns(self):

@@ -54,6 +54,8 @@ class AsyncTempFile(models.Model):
     session_fingerprint = models.CharField(max_length=64, blank=True, default="")
     declared_size = models.BigIntegerField(null=True, blank=True)
     content_type = models.CharField(max_length=255, blank=True, default="")
+    # The backend's id of a multipart upload in progress (aborted by cleanup if never completed).
+    upload_id = models.CharField(max_length=1024, blank=True, default="")
     # Set once the upload has been promoted: the record (primary key as text) and the final key.
     object_id = models.CharField(max_length=255, blank=True, default="")
     moved_to_location = models.CharField(max_length=1000, blank=True, default="")

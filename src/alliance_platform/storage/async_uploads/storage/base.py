@@ -29,6 +29,22 @@ class GenerateUploadUrlResponse(TypedDict):
     fileFieldName: NotRequired[str]
 
 
+class InvalidUploadParts(ValueError):
+    """The parts named to complete a multipart upload do not match what was stored (the client's mistake)."""
+
+
+class UploadPart(TypedDict):
+    partNumber: int
+    url: str
+    headers: dict[str, str]
+
+
+class StoredPart(TypedDict):
+    partNumber: int
+    etag: str
+    size: NotRequired[int]
+
+
 class AsyncUploadStorage(Storage):
     """A Django storage that the browser can upload to directly, and that can promote what it received.
 
@@ -93,6 +109,27 @@ class AsyncUploadStorage(Storage):
         """Copy then delete: the source is removed only once the copy exists."""
         self.copy_file(from_key, to_key)
         self.delete(from_key)
+
+    # Multipart uploads, for backends that take a large file in parts (see views/multipart.py).
+
+    #: Whether this backend implements the multipart methods below.
+    supports_multipart = False
+
+    def sign_upload_parts(self, name: str, upload_id: str, part_numbers: list[int]) -> list[UploadPart]:
+        """Short-lived URLs for uploading the given parts of a multipart upload."""
+        raise NotImplementedError
+
+    def list_upload_parts(self, name: str, upload_id: str) -> list[StoredPart]:
+        """The parts stored so far, so an interrupted upload can resume without sending them again."""
+        raise NotImplementedError
+
+    def complete_multipart_upload(self, name: str, upload_id: str, parts: list[StoredPart]) -> None:
+        """Assemble the object; raise ``InvalidUploadParts`` when the parts do not match the stored ones."""
+        raise NotImplementedError
+
+    def abort_multipart_upload(self, name: str, upload_id: str) -> None:
+        """Discard the stored parts; an upload that no longer exists is not an error."""
+        raise NotImplementedError
 
     def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
         """Delete several objects, returning the failures by key (missing objects are not failures)."""

@@ -12,7 +12,7 @@ import os
 import posixpath
 import secrets
 import shutil
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 from django.core import signing
@@ -21,10 +21,8 @@ from django.urls import URLPattern, path
 
 from ...settings import storage_settings
 from ..keys import TEMPORARY_PREFIX
+from ..registry import AsyncFieldRegistry
 from .base import AsyncUploadStorage, GenerateUploadUrlResponse
-
-if TYPE_CHECKING:
-    from ..registry import AsyncFieldRegistry
 
 UPLOAD_SALT = "alliance_platform.storage.filesystem.upload"
 DOWNLOAD_SALT = "alliance_platform.storage.filesystem.download"
@@ -56,8 +54,9 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
     ) -> GenerateUploadUrlResponse:
         token = signing.dumps({"k": name, "f": field_id}, salt=UPLOAD_SALT, compress=True)
         headers = {"Content-Type": content_type} if content_type else {}
+        endpoint = (registry or AsyncFieldRegistry.for_field_id(field_id)).reverse("filesystem_upload")
         return {
-            "url": f"{_registry_for(field_id, registry).reverse('filesystem_upload')}?{urlencode({'token': token})}",
+            "url": f"{endpoint}?{urlencode({'token': token})}",
             "fields": {},
             "method": "PUT",
             "provider": self.provider,
@@ -67,7 +66,7 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
     def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
         payload = {"k": key, "f": field_id, "n": kwargs.get("filename") or os.path.basename(key)}
         token = signing.dumps(payload, salt=DOWNLOAD_SALT, compress=True)
-        registry = _registry_for(field_id, kwargs.get("registry"))
+        registry = kwargs.get("registry") or AsyncFieldRegistry.for_field_id(field_id)
         return f"{registry.reverse('filesystem_download')}?{urlencode({'token': token})}"
 
     @staticmethod
@@ -191,14 +190,3 @@ def _load(token: str, salt: str, max_age: int) -> dict[str, str]:
     if not isinstance(payload, dict) or not isinstance(payload.get("k"), str) or not isinstance(payload.get("f"), str):
         raise signing.BadSignature("Malformed token payload")
     return payload
-
-
-def _registry_for(field_id: str, registry: AsyncFieldRegistry | None) -> AsyncFieldRegistry:
-    from ..registry import AsyncFieldRegistry, default_async_field_registry
-
-    if registry is not None:
-        return registry
-    for candidate in AsyncFieldRegistry._all:
-        if field_id in candidate.fields_by_id:
-            return candidate
-    return default_async_field_registry

@@ -30,7 +30,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ...settings import storage_settings
-from .base import AsyncUploadStorage, GenerateUploadUrlResponse
+from .. import multipart
+from ..registry import AsyncFieldRegistry
+from .base import AsyncUploadStorage, GenerateUploadUrlResponse, InvalidUploadParts, StoredPart, UploadPart
 
 # How object parameters (boto3 names) are spelled as presigned POST form fields.
 _POST_FIELD_FOR_PARAMETER = {
@@ -85,18 +87,22 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         size: int | None = None,
         **kwargs: Any,
     ) -> GenerateUploadUrlResponse:
+        if size is not None and size > storage_settings.S3_MULTIPART_THRESHOLD:
+            registry = kwargs.get("registry") or AsyncFieldRegistry.for_field_id(field_id)
+            upload_id = self.create_multipart_upload(name, content_type)
+            return multipart.plan(
+                key=name, field_id=field_id, upload_id=upload_id, size=size, provider=self.provider, registry=registry
+            )
         fields: dict[str, str] = {}
         conditions: list[Any] = []
         if content_type:
             fields["Content-Type"] = content_type
-        for parameter, value in self.get_object_parameters(name).items():
+        for parameter, value in self._upload_parameters(name).items():
             field = _POST_FIELD_FOR_PARAMETER.get(parameter)
             if field is not None:
                 fields[field] = str(value)
             elif parameter == "Metadata":
                 fields.update({f"x-amz-meta-{key}": str(item) for key, item in value.items()})
-        if "acl" not in fields and self.default_acl:
-            fields["acl"] = self.default_acl
         conditions.extend({field: value} for field, value in fields.items())
         if max_size is not None:
             conditions.append(["content-length-range", 0, max_size])
@@ -114,6 +120,81 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
             "provider": self.provider,
             "fileFieldName": "file",
         }
+
+    def _upload_parameters(self, name: str) -> dict[str, Any]:
+        """Object parameters (``AWS_S3_OBJECT_PARAMETERS``, ``AWS_DEFAULT_ACL``) every upload and copy applies."""
+        parameters = {
+            parameter: value
+            for parameter, value in self.get_object_parameters(name).items()
+            if parameter in _POST_FIELD_FOR_PARAMETER or parameter == "Metadata"
+        }
+        if "ACL" not in parameters and self.default_acl:
+            parameters["ACL"] = self.default_acl
+        return parameters
+
+    # Multipart uploads.
+
+    supports_multipart = True
+
+    def create_multipart_upload(self, name: str, content_type: str | None) -> str:
+        extra = {"ContentType": content_type} if content_type else {}
+        response = self.client.create_multipart_upload(
+            Bucket=self.bucket_name, Key=self._key(name), **self._upload_parameters(name), **extra
+        )
+        return response["UploadId"]
+
+    def sign_upload_parts(self, name: str, upload_id: str, part_numbers: list[int]) -> list[UploadPart]:
+        key = self._key(name)
+        return [
+            {
+                "partNumber": number,
+                "url": self.client.generate_presigned_url(
+                    "upload_part",
+                    Params={"Bucket": self.bucket_name, "Key": key, "UploadId": upload_id, "PartNumber": number},
+                    ExpiresIn=storage_settings.UPLOAD_URL_EXPIRY,
+                    HttpMethod="PUT",
+                ),
+                "headers": {},
+            }
+            for number in part_numbers
+        ]
+
+    def list_upload_parts(self, name: str, upload_id: str) -> list[StoredPart] | None:
+        """Parts stored so far, or ``None`` when the upload no longer exists (completed or aborted)."""
+        parts: list[StoredPart] = []
+        try:
+            for page in self.client.get_paginator("list_parts").paginate(
+                Bucket=self.bucket_name, Key=self._key(name), UploadId=upload_id
+            ):
+                parts.extend(
+                    {"partNumber": part["PartNumber"], "etag": part["ETag"], "size": part["Size"]}
+                    for part in page.get("Parts", [])
+                )
+        except ClientError as error:
+            if _status(error) == 404:
+                return None
+            raise
+        return parts
+
+    def complete_multipart_upload(self, name: str, upload_id: str, parts: list[StoredPart]) -> None:
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket_name,
+                Key=self._key(name),
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": p["partNumber"], "ETag": p["etag"]} for p in parts]},
+            )
+        except ClientError as error:
+            if _status(error) == 400:
+                raise InvalidUploadParts(error.response.get("Error", {}).get("Code", "InvalidPart")) from error
+            raise
+
+    def abort_multipart_upload(self, name: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket_name, Key=self._key(name), UploadId=upload_id)
+        except ClientError as error:
+            if _status(error) != 404:
+                raise
 
     def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
         filename = kwargs.pop("filename", None) or key.rsplit("/", 1)[-1]
@@ -152,13 +233,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         """Server-side copy; refuses to replace an existing object."""
         if self.object_size(to_key) is not None:
             raise FileExistsError(to_key)
-        extra_args = {
-            parameter: value
-            for parameter, value in self.get_object_parameters(to_key).items()
-            if parameter in _POST_FIELD_FOR_PARAMETER or parameter in ("Metadata", "SSEKMSKeyId")
-        }
-        if "ACL" not in extra_args and self.default_acl:
-            extra_args["ACL"] = self.default_acl
+        extra_args = self._upload_parameters(to_key)
         self.client.copy(
             {"Bucket": self.bucket_name, "Key": self._key(from_key)},
             self.bucket_name,

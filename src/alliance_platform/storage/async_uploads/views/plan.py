@@ -117,6 +117,15 @@ class GenerateUploadUrlView(View):
             key = storage.generate_temporary_path(filename, max_length=field.max_length)
         except SuspiciousFileOperation:
             return json_error(400, {"filename": ["The filename is too long for this field."]})
+        upload_url = storage.generate_upload_url(
+            key,
+            values["fieldId"],
+            max_size=max_bytes,
+            content_type=values["contentType"] or None,
+            size=values["size"],
+            params=values["params"],
+            registry=self.registry,
+        )
         temp_file = AsyncTempFile.objects.create(
             key=key,
             original_filename=filename,
@@ -125,14 +134,7 @@ class GenerateUploadUrlView(View):
             session_fingerprint=owner.get("session_fingerprint", ""),
             declared_size=values["size"],
             content_type=values["contentType"],
-        )
-        upload_url = storage.generate_upload_url(
-            key,
-            values["fieldId"],
-            max_size=max_bytes,
-            content_type=values["contentType"] or None,
-            size=values["size"],
-            params=values["params"],
+            upload_id=upload_url.get("multipart", {}).get("uploadId", ""),
         )
         signals.upload_planned.send(sender=AsyncTempFile, temp_file=temp_file, field=field, request=request)
         return JsonResponse({"uploadUrl": upload_url, "key": key})

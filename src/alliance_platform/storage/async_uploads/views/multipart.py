@@ -1,0 +1,162 @@
+"""Endpoints of a multipart upload in progress: sign part URLs, list stored parts, complete, abort.
+
+Each takes the ``token`` from the upload's plan. The token names one upload of one temporary key; the temp row
+must still be waiting for it (not promoted, rejected or cleaned up).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, path
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from .. import multipart
+from ..registry import AsyncFieldRegistry, default_async_field_registry
+from ..storage.base import InvalidUploadParts
+from ..temp_files import AsyncTempFile
+from .common import json_error
+
+MAX_PARTS_PER_REQUEST = 50
+
+
+class MultipartRequestError(Exception):
+    def __init__(self, response: HttpResponse):
+        self.response = response
+
+
+class UploadInProgress:
+    """What a valid token stands for."""
+
+    def __init__(self, payload: dict[str, Any], field, temp_file: AsyncTempFile):
+        self.key: str = payload["k"]
+        self.upload_id: str = payload["u"]
+        self.part_size: int = payload["s"]
+        self.part_count: int = payload["n"]
+        self.field = field
+        self.storage = field.storage
+        self.temp_file = temp_file
+
+
+# The token in the body is the credential (like a presigned URL); a CSRF token would add nothing.
+@method_decorator(csrf_exempt, name="dispatch")
+class MultipartView(View):
+    registry: AsyncFieldRegistry = default_async_field_registry
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            upload = self.load_upload(request.POST.get("token", ""))
+            return self.handle(request, upload)
+        except MultipartRequestError as error:
+            return error.response
+
+    def load_upload(self, token: str) -> UploadInProgress:
+        try:
+            payload = multipart.load_token(token)
+        except signing.SignatureExpired:
+            raise MultipartRequestError(json_error(403, detail="This upload has expired.")) from None
+        except signing.BadSignature:
+            raise MultipartRequestError(json_error(403, detail="This upload token is not valid.")) from None
+        field = self.registry.get_field(payload["f"])
+        if field is None or not field.storage.supports_multipart:
+            raise MultipartRequestError(json_error(403, detail="This upload token is not valid."))
+        temp_file = AsyncTempFile.objects.filter(
+            key=payload["k"], field_id=payload["f"], upload_id=payload["u"], moved_to_location=""
+        ).first()
+        if temp_file is None:
+            raise MultipartRequestError(json_error(409, detail="This upload is no longer accepted."))
+        return UploadInProgress(payload, field, temp_file)
+
+    def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
+        raise NotImplementedError
+
+
+def _parse_part_numbers(raw: str, part_count: int) -> list[int]:
+    try:
+        numbers = sorted({int(value) for value in raw.split(",") if value.strip()})
+    except ValueError:
+        raise MultipartRequestError(json_error(400, {"partNumbers": ["Give part numbers as 1,2,3."]})) from None
+    if not numbers or len(numbers) > MAX_PARTS_PER_REQUEST or numbers[0] < 1 or numbers[-1] > part_count:
+        message = f"Give 1 to {MAX_PARTS_PER_REQUEST} part numbers between 1 and {part_count}."
+        raise MultipartRequestError(json_error(400, {"partNumbers": [message]}))
+    return numbers
+
+
+class SignPartsView(MultipartView):
+    def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
+        numbers = _parse_part_numbers(request.POST.get("partNumbers", ""), upload.part_count)
+        parts = upload.storage.sign_upload_parts(upload.key, upload.upload_id, numbers)
+        return JsonResponse({"parts": parts})
+
+
+class ListPartsView(MultipartView):
+    def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
+        parts = upload.storage.list_upload_parts(upload.key, upload.upload_id)
+        if parts is None:
+            return json_error(409, detail="This upload is no longer accepted.")
+        return JsonResponse({"parts": parts})
+
+
+def _parse_completed_parts(raw: str, part_count: int) -> list[dict[str, Any]]:
+    invalid = MultipartRequestError(
+        json_error(400, {"parts": ['Give the parts as a JSON list of {"partNumber": n, "etag": "..."}.']})
+    )
+    try:
+        parts = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise invalid from None
+    if not isinstance(parts, list) or not parts or len(parts) > part_count:
+        raise invalid
+    cleaned: dict[int, str] = {}
+    for part in parts:
+        if not isinstance(part, dict) or set(part) - {"partNumber", "etag", "size"}:
+            raise invalid
+        number, etag = part.get("partNumber"), part.get("etag")
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= part_count:
+            raise invalid
+        if not isinstance(etag, str) or not etag or len(etag) > 200 or any(ord(ch) < 32 for ch in etag):
+            raise invalid
+        cleaned[number] = etag
+    return [{"partNumber": number, "etag": etag} for number, etag in sorted(cleaned.items())]
+
+
+class CompleteView(MultipartView):
+    def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
+        parts = _parse_completed_parts(request.POST.get("parts", ""), upload.part_count)
+        stored = upload.storage.list_upload_parts(upload.key, upload.upload_id)
+        if stored is None:
+            return json_error(409, detail="This upload is no longer accepted.")
+        sizes = {part["partNumber"]: part.get("size", 0) for part in stored}
+        max_bytes = upload.field.max_size_bytes
+        if max_bytes is not None and sum(sizes.get(part["partNumber"], 0) for part in parts) > max_bytes:
+            # Checked before the object exists: an over-size upload never becomes one.
+            upload.storage.abort_multipart_upload(upload.key, upload.upload_id)
+            upload.temp_file.delete()
+            return json_error(413, detail="The file is larger than this field allows.")
+        if any(part["partNumber"] not in sizes for part in parts):
+            return json_error(400, {"parts": ["Some of these parts were never uploaded."]})
+        try:
+            upload.storage.complete_multipart_upload(upload.key, upload.upload_id, parts)
+        except InvalidUploadParts:
+            return json_error(400, {"parts": ["These parts do not match the uploaded ones (check the ETags)."]})
+        return JsonResponse({"key": upload.key})
+
+
+class AbortView(MultipartView):
+    def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
+        upload.storage.abort_multipart_upload(upload.key, upload.upload_id)
+        return HttpResponse(status=204)
+
+
+def multipart_url_patterns(registry: AsyncFieldRegistry) -> list[URLPattern]:
+    views = {"sign": SignPartsView, "list": ListPartsView, "complete": CompleteView, "abort": AbortView}
+    return [
+        path(f"multipart/{name}/", view.as_view(registry=registry), name=registry.url_name(f"multipart_{name}"))
+        for name, view in views.items()
+    ]
