@@ -7,7 +7,8 @@ when the upload was planned). ``save()`` runs outside a transaction, so the prom
 
 Each submit starts after ``sync``: in real use the upload finished well before the form is sent, so its data is no
 longer waiting to be written out. On SQLite every commit waits for the disk (fsync); the details show how long one
-commit takes on this machine, and which queries a submit runs, because that is where most of the time goes.
+commit takes on this machine (on either database), and which queries a submit runs, because that is where most of
+the time goes.
 """
 
 from __future__ import annotations
@@ -100,10 +101,8 @@ def submit(upload: UploadedFile) -> SubmitResult:
     return SubmitResult(validated - started, saved - validated, clock.seconds, queries)
 
 
-def sqlite_commit_seconds(samples: int = 20) -> float | None:
-    """Median time of one committed single-row write: what each commit of a submit costs at least (SQLite only)."""
-    if connection.vendor != "sqlite":
-        return None
+def commit_seconds(samples: int = 20) -> float:
+    """Median time of one committed single-row write (autocommit): what each commit of a submit costs at least."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (value INTEGER)")
         times = []
@@ -185,12 +184,12 @@ def run(ctx) -> Section:
             f"{fmt_seconds(r.validate)} + {fmt_seconds(r.save)} ({fmt_seconds(r.promotion or 0)})" for r in results
         )
     )
-    commit = sqlite_commit_seconds()
-    if commit is not None:
-        section.note(
-            f"one SQLite commit (single-row INSERT, fsync) on this disk takes {fmt_seconds(commit)} "
-            "(median of 20); outside a transaction every write statement, and every atomic block, is one commit"
-        )
+    commit = commit_seconds()
+    what = ctx.database.commit_description
+    section.note(
+        f"one {what} takes {fmt_seconds(commit)} (median of 20); "
+        "outside a transaction every write statement, and every atomic block, is one commit"
+    )
     section.note(f"queries during one submit: {len(representative.queries)}")
     for sql in representative.queries:
         section.note(f"    {sql if len(sql) <= 150 else sql[:147] + '...'}")

@@ -368,13 +368,17 @@ def fmt_seconds(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def render_table(sections: list[Section], colour: bool) -> str:
+def render_table(sections: list[Section], colour: bool, title: str = "") -> str:
     headers = ("metric", "ours", "target / reference", "verdict")
     rows = [row for section in sections for row in section.rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, value in enumerate((row.metric, row.ours, row.target, row.verdict)):
             widths[i] = max(widths[i], len(value))
+    inner = sum(widths) + 3 * len(widths) - 1  # a full-width line between the outer bars
+    if len(title) + 2 > inner:  # a long title widens the metric column
+        widths[0] += len(title) + 2 - inner
+        inner = len(title) + 2
     colours = {PASS: "\033[32m", FAIL: "\033[31m", ERROR: "\033[1;31m", BELOW_REF: "\033[33m", ABOVE_REF: "\033[32m"}
 
     def line(char: str = "-", joint: str = "+") -> str:
@@ -389,12 +393,14 @@ def render_table(sections: list[Section], colour: bool) -> str:
             parts.append(text)
         return "|" + "|".join(parts) + "|"
 
-    out = [line(), cells(headers), line("=")]
+    out = [line()]
+    if title:
+        out += ["|" + f" {title} ".ljust(inner) + "|", line()]
+    out += [cells(headers), line("=")]
     for section in sections:
         if not section.rows:
             continue
-        title = f" {section.title} "
-        out.append("|" + title.ljust(sum(widths) + 3 * len(widths) - 1) + "|")
+        out.append("|" + f" {section.title} ".ljust(inner) + "|")
         for row in section.rows:
             out.append(cells((row.metric, row.ours, row.target, row.verdict), row.verdict))
         out.append(line())

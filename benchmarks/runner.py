@@ -1,8 +1,10 @@
-"""Command line entry point: ``python -m benchmarks [--quick] [--size MIB] [--only upload,submit,plan,cleanup]``."""
+"""Command line entry point: ``python -m benchmarks [--quick] [--size MIB] [--only upload,submit,plan,cleanup]
+[--database sqlite|postgres]``."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import resource
@@ -10,6 +12,7 @@ import signal
 import sys
 import time
 
+from .database import DATABASES, Database, make_database
 from .harness import (
     ERROR,
     MIB,
@@ -23,11 +26,12 @@ from .harness import (
 )
 
 BENCHMARKS = ("upload", "submit", "plan", "cleanup")  # always run in this order
-# Server name -> (WSGI application, extra environment). All run with the same gunicorn settings.
+# Server name -> WSGI application. All run with the same gunicorn settings. "ours-variant" is our project with one
+# database setting changed, for the plan benchmark (the database's PlanVariant adds its environment).
 APPS = {
-    "ours": ("benchmarks.wsgi:application", {}),
-    "ours-nosync": ("benchmarks.wsgi:application", {"AP_BENCH_SQLITE_PRAGMAS": "synchronous=OFF"}),
-    "bare": ("benchmarks.bare_wsgi:application", {}),
+    "ours": "benchmarks.wsgi:application",
+    "ours-variant": "benchmarks.wsgi:application",
+    "bare": "benchmarks.bare_wsgi:application",
 }
 
 
@@ -72,6 +76,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="N",
         help="records to add to the benchmark model's table before the cleanup runs (default 0)",
     )
+    parser.add_argument(
+        "--database",
+        choices=DATABASES,
+        default="sqlite",
+        help="sqlite: a file in the workspace (default); postgres: a throwaway PostgreSQL cluster started for the run",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace (database, logs)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     args = parser.parse_args(argv)
@@ -100,9 +110,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 class Context:
     """What the benchmarks share: options, the workspace and the running servers."""
 
-    def __init__(self, args: argparse.Namespace, workspace: Workspace):
+    def __init__(self, args: argparse.Namespace, workspace: Workspace, database: Database):
         self.args = args
         self.workspace = workspace
+        self.database = database
         self.selected = args.selected
         self.size_bytes = args.size * MIB
         self.size_label = f"{args.size} MiB"
@@ -111,7 +122,8 @@ class Context:
 
     def server(self, name: str) -> GunicornServer:
         if name not in self._servers:
-            app, extra_env = APPS[name]
+            app = APPS[name]
+            extra_env = self.database.plan_variant.env if name == "ours-variant" else {}
             server = GunicornServer(name, app, self.workspace, {**server_environment(), **extra_env})
             self._servers[name] = server  # registered before starting, so a failed start is still stopped
             settings = "".join(f" {key}={value}" for key, value in extra_env.items())
@@ -153,15 +165,26 @@ def setup_django() -> None:
     call_command("migrate", run_syncdb=True, verbosity=0)
 
 
-def environment_summary(args: argparse.Namespace) -> str:
+def environment_summary(args: argparse.Namespace, database: Database) -> str:
     import django
     import gunicorn
 
     return (
         f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {gunicorn.__version__}, "
-        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; SQLite file database; "
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; {database.description}; "
         f"upload size {args.size} MiB; runs {args.runs}"
     )
+
+
+def close_django_connections() -> None:
+    """Close the runner's own database connections (before the database server stops), if Django was set up."""
+    from django.apps import apps
+
+    if apps.ready:
+        from django.db import connections
+
+        with contextlib.suppress(Exception):  # an interrupted query may leave a connection that cannot close cleanly
+            connections.close_all()
 
 
 def own_cpu_seconds() -> float:
@@ -201,18 +224,26 @@ def main(argv: list[str] | None = None) -> int:
     workspace = Workspace(keep=args.keep)
     os.environ["AP_BENCH_DIR"] = str(workspace.path)
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
-    ctx = Context(args, workspace)
+    database = make_database(args.database, workspace, Context.progress)
+    ctx = Context(args, workspace, database)
     sections: list[Section] = []
     errors = 0
     started = time.monotonic()
     busy_before, own_before = machine_busy_seconds(), own_cpu_seconds()
     load_before = os.getloadavg()[0]
     try:
+        try:
+            database.start()
+        except BenchmarkError as exc:
+            print(f"!! could not start the database: {exc}", file=sys.stderr)
+            return 2
         setup_django()
         from . import bench_cleanup, bench_plan, bench_submit, bench_upload
 
         modules = {"upload": bench_upload, "submit": bench_submit, "plan": bench_plan, "cleanup": bench_cleanup}
-        print(f"Running: {', '.join(args.selected)}  ({environment_summary(args)})", file=sys.stderr, flush=True)
+        print(
+            f"Running: {', '.join(args.selected)}  ({environment_summary(args, database)})", file=sys.stderr, flush=True
+        )
         for name in args.selected:
             print(f"[{name}]", file=sys.stderr, flush=True)
             try:
@@ -229,10 +260,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         ctx.close()
+        close_django_connections()
+        database.stop()
         workspace.cleanup()
 
     print()
-    print(render_table(sections, colour=sys.stdout.isatty()))
+    print(render_table(sections, colour=sys.stdout.isatty(), title=f"Database: {database.description}"))
     details = [(s.title, s.details) for s in sections if s.details]
     if details:
         print("\nDetails")
@@ -241,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             for note in notes:
                 print(f"    {note}")
     wall = time.monotonic() - started
-    print(f"\n{environment_summary(args)}; total {wall:.0f} s")
+    print(f"\n{environment_summary(args, database)}; total {wall:.0f} s")
     busy, own = machine_busy_seconds() - busy_before, own_cpu_seconds() - own_before
     print(other_load_summary(busy, own, wall, load_before))
     missed = any(row.verdict == "FAIL" for section in sections for row in section.rows)

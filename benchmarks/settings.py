@@ -1,8 +1,9 @@
 """Django settings for the benchmarks: a plain project using the library the documented way.
 
-Everything that is written (SQLite database, uploaded files, the bare app's output) lives under ``AP_BENCH_DIR``,
-a temporary directory the runner creates and removes. The same module is used in-process by the runner and by the
-gunicorn worker it starts, so both see one database and one media root.
+Everything that is written (the SQLite database or the PostgreSQL cluster, uploaded files, the bare app's output)
+lives under ``AP_BENCH_DIR``, a temporary directory the runner creates and removes. The same module is used
+in-process by the runner and by the gunicorn workers it starts, and the database is chosen by environment variables
+they all inherit (``AP_BENCH_DB``, ``AP_BENCH_PG_*``), so all of them see one database and one media root.
 """
 
 import os
@@ -44,14 +45,38 @@ MIDDLEWARE = [
 ROOT_URLCONF = "benchmarks.urls"
 TEMPLATES: list = []
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(BENCH_DIR / "db.sqlite3"),
-        # The runner and the gunicorn worker take turns on this file; never fail on a briefly held lock.
-        "OPTIONS": {"timeout": 30},
+# The database: a SQLite file in the workspace (default), or with ``--database postgres`` the throwaway PostgreSQL
+# cluster the runner started (see benchmarks/database.py), which it describes in AP_BENCH_PG_*.
+DATABASE = os.environ.get("AP_BENCH_DB", "sqlite")
+if DATABASE == "sqlite":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(BENCH_DIR / "db.sqlite3"),
+            # The runner and the gunicorn worker take turns on this file; never fail on a briefly held lock.
+            "OPTIONS": {"timeout": 30},
+        }
     }
-}
+elif DATABASE == "postgres":
+    try:
+        PG_PORT = os.environ["AP_BENCH_PG_PORT"]
+    except KeyError:
+        raise ImproperlyConfigured("AP_BENCH_DB=postgres needs AP_BENCH_PG_PORT (the runner sets both).") from None
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("AP_BENCH_PG_HOST", "127.0.0.1"),
+            "PORT": PG_PORT,
+            "NAME": os.environ.get("AP_BENCH_PG_NAME", "ap_storage_bench"),
+            "USER": "postgres",
+            # Persistent connections, as Django recommends for PostgreSQL: opening one (TCP connect, a new server
+            # process, Django's per-connection setup) costs more than a plan request. The plan benchmark runs once more
+            # with AP_BENCH_PG_CONN_MAX_AGE=0 (Django's default: a new connection for every request).
+            "CONN_MAX_AGE": int(os.environ.get("AP_BENCH_PG_CONN_MAX_AGE", "60")),
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"AP_BENCH_DB must be sqlite or postgres, not {DATABASE!r}.")
 
 MEDIA_ROOT = str(BENCH_DIR / "media")
 MEDIA_URL = "/media/"

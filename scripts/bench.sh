@@ -4,6 +4,7 @@
 #   scripts/bench.sh                      # everything: 512 MiB upload, cleanup of 20,000 and 100,000 rows
 #   scripts/bench.sh --quick              # 64 MiB upload, cleanup of 20,000 rows only
 #   scripts/bench.sh --only upload,submit --size 1024
+#   scripts/bench.sh --database postgres  # on a throwaway PostgreSQL cluster (scripts/services/postgres.sh)
 #
 # Creates .venv/ on first use and installs the library (editable) with its `test` extra when anything the
 # benchmarks import is missing; then runs `python -m benchmarks` with the given arguments. Linux only (/proc).
@@ -21,7 +22,7 @@ if [[ ! -x $VENV/bin/python ]]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
 
-if ! "$VENV/bin/python" -c 'import django, gunicorn, requests, alliance_platform.storage' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import django, gunicorn, requests, psycopg, alliance_platform.storage' 2>/dev/null; then
     echo "==> installing the library (editable) with its test extra into $VENV" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
 fi
