@@ -1,9 +1,17 @@
 """Settings for the demo site: SQLite, files on the local disk, uploads through the filesystem backend.
 
+``DEMO_STORAGE=s3`` switches uploads to S3 (or any S3-compatible server), configured from the environment:
+``AWS_STORAGE_BUCKET_NAME``, ``AWS_S3_ENDPOINT_URL`` (leave unset for Amazon S3), ``AWS_S3_ACCESS_KEY_ID``,
+``AWS_S3_SECRET_ACCESS_KEY`` and ``AWS_S3_REGION_NAME`` (default us-east-1). Needs the ``s3`` extra, and bucket
+CORS rules that let this site's origin upload (see docs/s3.md).
+
 Not for production: the secret key is public and DEBUG is on.
 """
 
+import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -83,6 +91,33 @@ STORAGES = {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
     },
 }
+
+DEMO_STORAGE = os.environ.get("DEMO_STORAGE", "filesystem").strip().lower()
+if DEMO_STORAGE == "s3":
+
+    def _required(name: str) -> str:
+        value = os.environ.get(name, "")
+        if not value:
+            raise ImproperlyConfigured(f"DEMO_STORAGE=s3 needs the {name} environment variable.")
+        return value
+
+    _s3_options = {
+        "bucket_name": _required("AWS_STORAGE_BUCKET_NAME"),
+        "access_key": _required("AWS_S3_ACCESS_KEY_ID"),
+        "secret_key": _required("AWS_S3_SECRET_ACCESS_KEY"),
+        "region_name": os.environ.get("AWS_S3_REGION_NAME") or "us-east-1",
+        "signature_version": "s3v4",
+    }
+    if os.environ.get("AWS_S3_ENDPOINT_URL"):
+        # Self-hosted S3 servers (SeaweedFS, MinIO...) rarely have a DNS name per bucket: put the bucket in the path.
+        _s3_options["endpoint_url"] = os.environ["AWS_S3_ENDPOINT_URL"]
+        _s3_options["addressing_style"] = "path"
+    STORAGES["default"] = {
+        "BACKEND": "alliance_platform.storage.async_uploads.storage.s3.S3AsyncUploadStorage",
+        "OPTIONS": _s3_options,
+    }
+elif DEMO_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"DEMO_STORAGE must be 'filesystem' or 's3', not {DEMO_STORAGE!r}.")
 
 # All library settings are optional; see the documentation for what can go here.
 ALLIANCE_PLATFORM = {"STORAGE": {}}

@@ -13,6 +13,10 @@ import re
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 import pytest
 
+# The S3 server and a fresh bucket per test, for the browser tests against S3 (test_s3.py); skipped like the S3
+# backend's own tests when no S3 server is configured.
+from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

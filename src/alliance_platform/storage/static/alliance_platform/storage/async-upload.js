@@ -6,6 +6,10 @@
  * progress, and stores the resulting key in the hidden input that the form submits. The file itself never goes
  * through the form.
  *
+ * Large files may get a multipart plan instead (S3): the file goes up in parts, several at a time, each part
+ * retried on its own, and an interrupted upload resumes (after a dropped connection or a page reload) without
+ * sending the parts that storage already has.
+ *
  * Served as-is as an ES module: no dependencies, no build step. The browser runs a module once per page however
  * many widgets include it; widgets added later (Django admin inlines, fragments swapped in by other scripts) are
  * picked up by a MutationObserver.
@@ -39,16 +43,29 @@ const MESSAGES = {
   planFailed: (status) => `The upload could not be started (error ${status}). Try again.`,
   uploadUnreachable: "The upload failed: the storage server could not be reached. Try again.",
   uploadFailed: (status) => `The upload failed (error ${status}). Try again.`,
+  resuming: (name) => `Resuming the upload of ${name}…`,
+  serverUnreachable: "Could not reach the server. Check your connection and try again.",
+  serverFailed: (status) => `The server could not continue the upload (error ${status}). Try again.`,
+  completeFailed: (status) => `The upload could not be completed (error ${status}). Try again.`,
+  missingEtag:
+    "The storage server did not return the ETag of a part of the file. " +
+    "Its CORS configuration must expose the ETag header.",
   unexpected: "Something went wrong with the upload. Try again.",
   submitBlocked: "Please wait until the upload has finished, then save again.",
 };
 
 /** An upload failure with the messages to show to the user. */
 class UploadError extends Error {
-  constructor(messages) {
+  /**
+   * `retryable`: a part upload may succeed when tried again (network failure, expired URL, busy server).
+   * `final`: the server gave up on this multipart upload; resuming it is pointless.
+   */
+  constructor(messages, { retryable = false, final = false } = {}) {
     super(messages.join(" "));
     this.name = "UploadError";
     this.messages = messages;
+    this.retryable = retryable;
+    this.final = final;
   }
 }
 
@@ -249,6 +266,399 @@ function sendFile(target, file, { signal, token, onProgress }) {
 }
 
 /* ------------------------------------------------------------------------------------------------------------
+ * Multipart uploads
+ *
+ * A multipart plan names a session ({token, uploadId, partSize, partCount} and our endpoints to sign, list,
+ * complete and abort). Part URLs are signed on demand, a batch at a time, so none waits long enough to expire;
+ * parts go straight to storage, several at once; storage answers each with an ETag, which completing needs.
+ * ---------------------------------------------------------------------------------------------------------- */
+
+const DEFAULT_PARALLEL_PARTS = 4;
+const MAX_PARALLEL_PARTS = 16;
+// The most part numbers one signing request may name.
+const MAX_SIGN_BATCH = 50;
+// Waits before the 1st, 2nd, ... retry of a failed part; a part is given up after this many retries.
+const PART_RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
+// localStorage: where sessions are remembered for resuming after a reload, and how long at most.
+const RESUME_PREFIX = "alliance-platform-storage:multipart:";
+const RESUME_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+// Resume key -> the pending upload of this page that is using that session. Two widgets of one field (admin
+// inline rows) given the same file must not both continue one upload: the second starts its own.
+const sessionsInUse = new Map();
+
+/** The session in a plan, in the shape kept in localStorage; null when the plan is not a usable multipart plan. */
+function multipartSession(plan, fieldId) {
+  const multipart = plan.uploadUrl?.multipart;
+  const isText = (value) => typeof value === "string" && value !== "";
+  const isCount = (value) => Number.isInteger(value) && value > 0;
+  if (!multipart || !isText(multipart.token) || !isCount(multipart.partSize) || !isCount(multipart.partCount)) {
+    return null;
+  }
+  const urls = ["signUrl", "listUrl", "completeUrl", "abortUrl"];
+  if (!urls.every((name) => isText(multipart[name]))) return null;
+  return {
+    key: plan.key,
+    fieldId,
+    token: multipart.token,
+    uploadId: multipart.uploadId ?? "",
+    partSize: multipart.partSize,
+    partCount: multipart.partCount,
+    ...Object.fromEntries(urls.map((name) => [name, multipart[name]])),
+    savedAt: Date.now(),
+  };
+}
+
+/**
+ * Sessions by file, so picking the same file again (after a reload, or "Try again") continues where it stopped.
+ * A file is recognised by its name, size and modification time, within one field (and record, when editing).
+ * localStorage may be missing or full (private windows, quotas): resuming is then simply not offered.
+ */
+const resumeStore = {
+  keyFor(fieldId, instanceId, file) {
+    return RESUME_PREFIX + JSON.stringify([fieldId ?? "", instanceId ?? "", file.name, file.size, file.lastModified]);
+  },
+
+  get(key) {
+    try {
+      const entry = JSON.parse(window.localStorage.getItem(key) ?? "null");
+      if (entry && typeof entry.token === "string" && Date.now() - (entry.savedAt ?? 0) < RESUME_MAX_AGE_MS) {
+        return entry;
+      }
+      if (entry) window.localStorage.removeItem(key);
+    } catch {
+      // Unavailable or not ours to read: nothing to resume.
+    }
+    return null;
+  },
+
+  set(key, entry) {
+    try {
+      window.localStorage.setItem(key, JSON.stringify(entry));
+    } catch {
+      // Quota or privacy settings: the upload still works, it just cannot resume after a reload.
+    }
+  },
+
+  /** Forget the session stored for `key`; only if it is still the one with `token`, when given. */
+  remove(key, token = null) {
+    try {
+      if (token !== null && JSON.parse(window.localStorage.getItem(key) ?? "null")?.token !== token) return;
+      window.localStorage.removeItem(key);
+    } catch {
+      // Nothing stored, then.
+    }
+  },
+
+  /** Forget sessions too old to be resumed (the server would refuse them anyway). */
+  prune() {
+    try {
+      const keys = [];
+      for (let index = 0; index < window.localStorage.length; index += 1) {
+        const key = window.localStorage.key(index);
+        if (key?.startsWith(RESUME_PREFIX)) keys.push(key);
+      }
+      for (const key of keys) this.get(key);
+    } catch {
+      // Unavailable: nothing stored either.
+    }
+  },
+};
+
+/** POST form fields to one of our multipart endpoints. Resolves to {response, body}; a network failure throws. */
+async function postToServer(url, params, { csrf, signal, keepalive = false }) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      body: new URLSearchParams(params),
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+      credentials: "same-origin",
+      signal,
+      keepalive,
+    });
+  } catch (error) {
+    if (isAbort(error)) throw error;
+    throw new UploadError([MESSAGES.serverUnreachable], { retryable: true });
+  }
+  const body = await readJson(response);
+  if (signal?.aborted) throw abortError();
+  return { response, body };
+}
+
+/** A failed answer from one of our endpoints as an UploadError: its {detail} (or field errors), else `fallback`. */
+function serverError(response, body, fallback) {
+  const messages = collectMessages(body?.detail ?? (response.status === 400 ? body : null));
+  const status = response.status;
+  return new UploadError(messages.length ? messages : [fallback(status)], {
+    retryable: status >= 500 || status === 429 || status === 408,
+    final: status >= 400 && status < 500 && status !== 429 && status !== 408,
+  });
+}
+
+/**
+ * The parts storage already holds, as [{partNumber, etag, size}], or null when the server no longer knows the
+ * session (expired, completed or aborted: 4xx). Other failures throw, so the session is kept for another try.
+ */
+async function listStoredParts(session, { csrf, signal }) {
+  const { response, body } = await postToServer(session.listUrl, { token: session.token }, { csrf, signal });
+  if (response.ok) {
+    if (!Array.isArray(body?.parts)) throw new UploadError([MESSAGES.planMalformed]);
+    return body.parts;
+  }
+  if (response.status >= 400 && response.status < 500 && response.status !== 429 && response.status !== 408) {
+    return null;
+  }
+  throw serverError(response, body, MESSAGES.serverFailed);
+}
+
+/** Tell the server to discard a session's parts. Best effort: the cleanup command aborts whatever is left. */
+function abortSession(session, csrf) {
+  postToServer(session.abortUrl, { token: session.token }, { csrf, keepalive: true }).catch(() => {});
+}
+
+/** Wait `ms`, or reject at once when `signal` aborts. */
+function delay(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(abortError());
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Signs part URLs when they are about to be used: asking for part n signs n and the next parts in line that are
+ * not signed yet, up to `batchSize`, in one request. A URL is handed out once; a retry asks for a fresh one.
+ */
+class PartSigner {
+  constructor({ session, order, batchSize, csrf, signal }) {
+    this.session = session;
+    this.order = order;
+    this.batchSize = Math.max(1, Math.min(MAX_SIGN_BATCH, batchSize));
+    this.csrf = csrf;
+    this.signal = signal;
+    this.signed = new Map(); // part number -> {url, headers}
+    this.signing = new Map(); // part number -> promise of the batch signing it
+  }
+
+  async url(partNumber, { fresh = false } = {}) {
+    if (fresh) this.signed.delete(partNumber);
+    if (!this.signed.has(partNumber)) {
+      const inProgress = fresh ? null : this.signing.get(partNumber);
+      await (inProgress ?? this.sign(fresh ? [partNumber] : this.batchFrom(partNumber)));
+    }
+    const target = this.signed.get(partNumber);
+    this.signed.delete(partNumber);
+    if (!target) throw new UploadError([MESSAGES.planMalformed]);
+    return target;
+  }
+
+  batchFrom(partNumber) {
+    const numbers = [partNumber];
+    for (let index = this.order.indexOf(partNumber) + 1; index < this.order.length; index += 1) {
+      if (numbers.length >= this.batchSize) break;
+      const next = this.order[index];
+      if (!this.signed.has(next) && !this.signing.has(next)) numbers.push(next);
+    }
+    return numbers;
+  }
+
+  sign(numbers) {
+    const { session, csrf, signal } = this;
+    const batch = (async () => {
+      const params = { token: session.token, partNumbers: numbers.join(",") };
+      const { response, body } = await postToServer(session.signUrl, params, { csrf, signal });
+      if (!response.ok) throw serverError(response, body, MESSAGES.serverFailed);
+      for (const part of Array.isArray(body?.parts) ? body.parts : []) {
+        if (numbers.includes(part?.partNumber) && typeof part.url === "string" && part.url) {
+          this.signed.set(part.partNumber, { url: part.url, headers: part.headers ?? {} });
+        }
+      }
+    })();
+    for (const number of numbers) this.signing.set(number, batch);
+    const settle = () => {
+      for (const number of numbers) if (this.signing.get(number) === batch) this.signing.delete(number);
+    };
+    batch.then(settle, settle);
+    return batch;
+  }
+}
+
+/**
+ * PUT one part's bytes to its presigned URL. Resolves to the ETag storage answered with, quotes and all, or to
+ * null when the bucket's CORS rules hide that header (the ETags are then read from the list of stored parts).
+ */
+function sendPart(target, blob, { signal, onProgress }) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(abortError());
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    const onAbort = () => xhr.abort();
+    const settle = (callback, value) => {
+      signal.removeEventListener("abort", onAbort);
+      callback(value);
+    };
+    xhr.open("PUT", target.url);
+    for (const [name, value] of Object.entries(target.headers ?? {})) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener("progress", (event) => onProgress(Math.min(event.loaded, blob.size)));
+    xhr.addEventListener("load", () => {
+      const status = xhr.status;
+      if (status >= 200 && status < 300) {
+        settle(resolve, xhr.getResponseHeader("ETag") || null);
+        return;
+      }
+      // 403 is typically a URL that expired while it waited: a freshly signed one will do.
+      const retryable = status >= 500 || status === 403 || status === 408 || status === 429;
+      settle(reject, new UploadError(uploadFailureMessages(xhr), { retryable }));
+    });
+    xhr.addEventListener("error", () => {
+      settle(reject, new UploadError([MESSAGES.uploadUnreachable], { retryable: true }));
+    });
+    xhr.addEventListener("abort", () => settle(reject, abortError()));
+    signal.addEventListener("abort", onAbort, { once: true });
+    xhr.send(blob);
+  });
+}
+
+/**
+ * Send every part that storage does not hold yet, `parallel` at a time. `stored` are the parts the server listed
+ * (resuming); a listed part whose size is not what this file needs is sent again. Progress counts the bytes of
+ * finished parts plus what the parts in flight have sent. Resolves to a Map of part number -> ETag (null when
+ * storage's answer did not show it) for all parts.
+ */
+async function sendParts({ file, session, stored, parallel, csrf, signal, onProgress }) {
+  const { partSize, partCount } = session;
+  const bounds = (number) => [(number - 1) * partSize, Math.min(number * partSize, file.size)];
+  const lengthOf = (number) => {
+    const [start, end] = bounds(number);
+    return Math.max(0, end - start);
+  };
+
+  const etags = new Map();
+  let finishedBytes = 0;
+  for (const part of stored) {
+    const number = part?.partNumber;
+    if (!Number.isInteger(number) || number < 1 || number > partCount || etags.has(number)) continue;
+    if (typeof part.etag !== "string" || !part.etag) continue;
+    if (part.size != null && part.size !== lengthOf(number)) continue;
+    etags.set(number, part.etag);
+    finishedBytes += lengthOf(number);
+  }
+  const order = [];
+  for (let number = 1; number <= partCount; number += 1) if (!etags.has(number)) order.push(number);
+
+  const inFlight = new Map(); // part number -> bytes sent so far
+  const report = () => {
+    let sending = 0;
+    for (const bytes of inFlight.values()) sending += bytes;
+    onProgress(file.size > 0 ? (finishedBytes + sending) / file.size : 0);
+  };
+  report();
+  if (order.length === 0) return etags;
+
+  // The first part that fails for good stops the others: the upload failed, and resuming sends what is missing.
+  const run = new AbortController();
+  const stopRun = () => run.abort();
+  signal.addEventListener("abort", stopRun, { once: true });
+  const workers = Math.max(1, Math.min(parallel, order.length));
+  const signer = new PartSigner({ session, order, batchSize: workers * 4, csrf, signal: run.signal });
+
+  const sendWithRetries = async (number) => {
+    const [start, end] = bounds(number);
+    const blob = file.slice(start, end);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        // Retries re-sign: the URL may have expired while the part waited or failed.
+        const target = await signer.url(number, { fresh: attempt > 0 });
+        const etag = await sendPart(target, blob, {
+          signal: run.signal,
+          onProgress: (bytes) => {
+            inFlight.set(number, bytes);
+            report();
+          },
+        });
+        inFlight.delete(number);
+        etags.set(number, etag);
+        finishedBytes += blob.size;
+        report();
+        return;
+      } catch (error) {
+        inFlight.delete(number);
+        report();
+        if (isAbort(error) || !error?.retryable || attempt >= PART_RETRY_DELAYS_MS.length) throw error;
+        await delay(PART_RETRY_DELAYS_MS[attempt], run.signal);
+      }
+    }
+  };
+
+  let next = 0;
+  const worker = async () => {
+    while (next < order.length) {
+      const number = order[next];
+      next += 1;
+      await sendWithRetries(number);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: workers }, worker));
+  } catch (error) {
+    run.abort();
+    throw signal.aborted ? abortError() : error;
+  } finally {
+    signal.removeEventListener("abort", stopRun);
+  }
+  return etags;
+}
+
+/**
+ * Storage answered some parts without an ETag the page may read (the bucket's CORS rules do not expose it): ask
+ * the server for the stored parts' ETags instead. One more request, but the upload still completes.
+ */
+async function fillMissingEtags(session, etags, { csrf, signal }) {
+  const stored = await listStoredParts(session, { csrf, signal });
+  if (!stored) throw new UploadError([MESSAGES.missingEtag], { final: true });
+  for (const part of stored) {
+    if (etags.has(part?.partNumber) && !etags.get(part.partNumber) && typeof part.etag === "string") {
+      etags.set(part.partNumber, part.etag);
+    }
+  }
+  if ([...etags.values()].some((etag) => !etag)) throw new UploadError([MESSAGES.missingEtag]);
+}
+
+/** Ask the server to assemble the parts into the object. Resolves to the key the hidden input gets. */
+async function completeSession(session, etags, { csrf, signal }) {
+  const parts = [...etags.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([partNumber, etag]) => ({ partNumber, etag }));
+  const params = { token: session.token, parts: JSON.stringify(parts) };
+  const { response, body } = await postToServer(session.completeUrl, params, { csrf, signal });
+  if (response.ok) return typeof body?.key === "string" && body.key ? body.key : session.key;
+  throw serverError(response, body, MESSAGES.completeFailed);
+}
+
+/** `pending` (a widget's upload) now uses `session`, remembered under `resumeKey`. */
+function claimSession(pending, resumeKey, session) {
+  pending.session = session;
+  pending.resumeKey = resumeKey;
+  sessionsInUse.set(resumeKey, pending);
+}
+
+function releaseSession(pending) {
+  if (pending.resumeKey && sessionsInUse.get(pending.resumeKey) === pending) sessionsInUse.delete(pending.resumeKey);
+}
+
+/* ------------------------------------------------------------------------------------------------------------
  * The widget
  * ---------------------------------------------------------------------------------------------------------- */
 
@@ -258,7 +668,8 @@ const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, pre
  * One widget. Its state is:
  *  - `committed`: what the hidden input holds (nothing, the saved file, or a finished upload);
  *  - `phase`: "idle", "uploading" or "error";
- *  - `pending`: the file being uploaded, or the one whose upload failed (kept for "Try again").
+ *  - `pending`: the file being uploaded, or the one whose upload failed (kept for "Try again"), with its
+ *    multipart session if it has one.
  * `render()` derives the whole DOM from that, so every action only changes state and calls it.
  */
 class AsyncUploadWidget {
@@ -298,6 +709,12 @@ class AsyncUploadWidget {
 
   get isImageField() {
     return this.root.dataset.isImage === "true";
+  }
+
+  /** How many parts of a multipart upload are sent at once: `data-parallel-parts` on the root, else 4. */
+  get parallelParts() {
+    const value = Number.parseInt(this.root.dataset.parallelParts || "", 10);
+    return value > 0 ? Math.min(value, MAX_PARALLEL_PARTS) : DEFAULT_PARALLEL_PARTS;
   }
 
   get state() {
@@ -440,8 +857,9 @@ class AsyncUploadWidget {
 
   start(file) {
     if (this.disabled) return;
-    // A new file replaces an upload still running or one that failed.
-    this.discardPending();
+    // A new file replaces an upload still running or one that failed. Picking the same file again keeps its
+    // multipart session, so the upload resumes.
+    this.discardPending({ keepSessionOf: file });
     guardForm(this.hiddenInput?.form);
     const problems = this.validate(file);
     if (problems.length) {
@@ -458,7 +876,10 @@ class AsyncUploadWidget {
     this.upload();
   }
 
-  /** Plan, upload, then commit the key. Also used by "Try again", which re-plans because plans expire. */
+  /**
+   * Plan, upload, then commit the key. Also used by "Try again", which re-plans because plans expire, unless the
+   * file has a multipart session to resume.
+   */
   async upload() {
     const pending = this.pending;
     const { file } = pending;
@@ -478,22 +899,84 @@ class AsyncUploadWidget {
     // Decoding runs alongside the upload; the dimensions are only hints, the server reads the real ones.
     const dimensions = this.isImageField && pending.previewUrl ? readImageSize(pending.previewUrl) : null;
     const token = csrfToken(this.hiddenInput?.form);
+    const onProgress = (fraction) => isCurrent() && this.setProgress(fraction);
     try {
-      const plan = await requestPlan({ url: this.root.dataset.planUrl, params: this.planParams(file), token, signal });
-      if (!isCurrent()) return;
-      await sendFile(plan.uploadUrl, file, {
-        signal,
-        token,
-        onProgress: (fraction) => isCurrent() && this.setProgress(fraction),
-      });
+      const key = await this.transfer(pending, { token, signal, onProgress });
       const size = await dimensions;
       if (!isCurrent()) return;
-      this.finish(plan.key, file, size);
+      this.finish(key, file, size);
     } catch (error) {
       if (!isCurrent() || isAbort(error)) return;
       if (!(error instanceof UploadError)) console.error(error);
       this.fail(error instanceof UploadError ? error.messages : [MESSAGES.unexpected]);
     }
+  }
+
+  /** Get `pending.file` into storage; resolves to its temporary key. */
+  async transfer(pending, { token, signal, onProgress }) {
+    const { file } = pending;
+    const resumeKey = this.resumeKey(file);
+    const user = sessionsInUse.get(resumeKey);
+    const saved = user && user !== pending ? null : resumeStore.get(resumeKey);
+    if (saved) {
+      claimSession(pending, resumeKey, saved);
+      const stored = await listStoredParts(saved, { csrf: token, signal });
+      if (stored) {
+        if (stored.length) this.announce(MESSAGES.resuming(file.name));
+        return this.sendMultipart(pending, stored, { token, signal, onProgress });
+      }
+      // Expired, completed or aborted on the server: start afresh.
+      this.endSession(pending, { abort: false });
+    }
+
+    const plan = await requestPlan({ url: this.root.dataset.planUrl, params: this.planParams(file), token, signal });
+    if (String(plan.uploadUrl.method).toUpperCase() === "MULTIPART") {
+      const session = multipartSession(plan, this.root.dataset.fieldId ?? "");
+      if (!session) throw new UploadError([MESSAGES.planMalformed]);
+      claimSession(pending, resumeKey, session);
+      resumeStore.set(resumeKey, session);
+      return this.sendMultipart(pending, [], { token, signal, onProgress });
+    }
+    await sendFile(plan.uploadUrl, file, { signal, token, onProgress });
+    return plan.key;
+  }
+
+  async sendMultipart(pending, stored, { token, signal, onProgress }) {
+    const { file, session, resumeKey } = pending;
+    const etags = await sendParts({
+      file,
+      session,
+      stored,
+      parallel: this.parallelParts,
+      csrf: token,
+      signal,
+      onProgress,
+    });
+    let key;
+    try {
+      if ([...etags.values()].some((etag) => !etag)) await fillMissingEtags(session, etags, { csrf: token, signal });
+      key = await completeSession(session, etags, { csrf: token, signal });
+    } catch (error) {
+      // Refused for good (too large, parts missing): resuming would only be refused again.
+      if (error instanceof UploadError && error.final) this.endSession(pending, { abort: true });
+      throw error;
+    }
+    this.endSession(pending, { abort: false });
+    return key;
+  }
+
+  /** Forget `pending`'s multipart session, and have the server discard its parts when `abort` is set. */
+  endSession(pending, { abort }) {
+    const { session } = pending;
+    if (!session) return;
+    if (abort) abortSession(session, csrfToken(this.hiddenInput?.form));
+    resumeStore.remove(pending.resumeKey, session.token);
+    releaseSession(pending);
+    pending.session = null;
+  }
+
+  resumeKey(file) {
+    return resumeStore.keyFor(this.root.dataset.fieldId, this.root.dataset.instanceId, file);
   }
 
   planParams(file) {
@@ -567,11 +1050,18 @@ class AsyncUploadWidget {
     if (this.phase === "uploading") this.discardPending();
   }
 
-  discardPending() {
+  /**
+   * Stop and drop the pending upload. Its multipart session is aborted on the server too, unless it belongs to
+   * `keepSessionOf` (the same file picked again, which resumes it).
+   */
+  discardPending({ keepSessionOf = null } = {}) {
     const { pending } = this;
     if (!pending) return;
     this.pending = null;
     pending.abort?.();
+    const sameFile = keepSessionOf && pending.resumeKey === this.resumeKey(keepSessionOf);
+    if (sameFile) releaseSession(pending);
+    else this.endSession(pending, { abort: true });
     if (pending.previewUrl && pending.previewUrl !== this.committed.previewUrl) URL.revokeObjectURL(pending.previewUrl);
   }
 
@@ -752,6 +1242,7 @@ function watchForNewWidgets() {
 }
 
 function boot() {
+  resumeStore.prune();
   initAsyncUploads(document);
   watchForNewWidgets();
 }
