@@ -165,6 +165,23 @@ def test_existing_name_is_never_overwritten(uploaded):
     assert read(second.file.name) == PDF_BYTES + b"two"
 
 
+def test_a_field_that_allows_overwrite_replaces_the_file_under_its_name(uploaded, monkeypatch):
+    monkeypatch.setattr(Document._meta.get_field("file"), "allow_overwrite", True)
+    first = Document.objects.create(title="a", file=uploaded("contract.pdf", PDF_BYTES + b"one"))
+    second = Document.objects.create(title="b", file=uploaded("contract.pdf", PDF_BYTES + b"two"))
+    assert first.file.name == second.file.name == "documents/contract.pdf"
+    assert read("documents/contract.pdf") == PDF_BYTES + b"two"
+    directory = os.path.dirname(default_storage.path("documents/contract.pdf"))
+    assert os.listdir(directory) == ["contract.pdf"], "no staging file is left behind"
+
+
+def test_allow_overwrite_is_kept_in_migrations():
+    field = Document._meta.get_field("file")
+    assert "allow_overwrite" not in field.deconstruct()[3]
+    clone = type(field)(upload_to="x", allow_overwrite=True)
+    assert clone.deconstruct()[3]["allow_overwrite"] is True
+
+
 def test_a_promoted_upload_given_to_a_second_record_becomes_its_own_copy(uploaded):
     key = uploaded()
     first = Document.objects.create(title="a", file=key)

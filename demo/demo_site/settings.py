@@ -120,7 +120,7 @@ elif DEMO_STORAGE != "filesystem":
     raise ImproperlyConfigured(f"DEMO_STORAGE must be 'filesystem' or 's3', not {DEMO_STORAGE!r}.")
 
 # All library settings are optional; see the documentation for what can go here.
-ALLIANCE_PLATFORM = {"STORAGE": {}}
+ALLIANCE_PLATFORM = {"STORAGE": {"CORS_ORIGINS": ["http://127.0.0.1:8000", "http://localhost:8000"]}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -177,6 +177,15 @@ def test_existing_objects_are_never_overwritten(client, s3_storage, s3_client, b
     assert object_bytes(s3_client, bucket, second.file.name) == PDF_BYTES + b"two"
 
 
+def test_a_field_that_allows_overwrite_replaces_the_object(client, s3_storage, s3_client, bucket, monkeypatch):
+    monkeypatch.setattr(CloudDocument._meta.get_field("file"), "allow_overwrite", True)
+    first = CloudDocument.objects.create(file=uploaded(client, content=PDF_BYTES + b"one"))
+    second = CloudDocument.objects.create(file=uploaded(client, content=PDF_BYTES + b"two"))
+    assert first.file.name == second.file.name == "cloud/contract.pdf"
+    assert object_bytes(s3_client, bucket, "cloud/contract.pdf") == PDF_BYTES + b"two"
+    assert bucket_keys(s3_client, bucket) == ["cloud/contract.pdf"]
+
+
 def test_rollback_keeps_the_previous_value(client, s3_storage, s3_client, bucket):
     doc = CloudDocument.objects.create(file=uploaded(client, "first.pdf", PDF_BYTES + b"1"))
     second = uploaded(client, "second.pdf", PDF_BYTES + b"2")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import CheckMessage, Tags, Warning, register
 from django.urls import NoReverseMatch
 
 
@@ -47,3 +47,32 @@ def check_request_middleware(app_configs=None, **kwargs) -> list[Warning]:
             id="alliance_platform_storage.W002",
         )
     ]
+
+
+@register()
+def check_storage_configuration(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """Settings that would only show as uploads failing in the browser: asked of each backend, offline."""
+    from .async_uploads.cors import async_storages, cors_targets
+    from .settings import storage_settings
+
+    problems: list[CheckMessage] = []
+    for storage in async_storages():
+        problems.extend(storage.check_configuration())
+    targets = cors_targets()
+    if targets and not storage_settings.CORS_ORIGINS:
+        places = ", ".join(target.description for target in targets)
+        problems.append(
+            Warning(
+                f"Browsers upload straight to {places}, which must allow your site's origin in its CORS rules; "
+                "no CORS_ORIGINS are configured.",
+                hint="Set ALLIANCE_PLATFORM['STORAGE']['CORS_ORIGINS'] to your site's origins and run "
+                "`manage.py async_uploads_cors --apply` (it prints the rules without --apply). If the rules are "
+                "managed elsewhere, silence this with SILENCED_SYSTEM_CHECKS.",
+                id="alliance_platform_storage.W010",
+            )
+        )
+    # The same storage object may be shared by several fields: report each problem once.
+    unique: dict[tuple[str | None, str], CheckMessage] = {}
+    for problem in problems:
+        unique.setdefault((problem.id, problem.msg), problem)
+    return list(unique.values())

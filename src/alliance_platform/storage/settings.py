@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a multipart upload may take from plan to completion (its part URLs are signed on demand and stay
     # short-lived, each valid for UPLOAD_URL_EXPIRY).
     "MULTIPART_UPLOAD_EXPIRY": 24 * 3600,
+    # Origins (``https://www.example.com``) whose pages upload straight to cloud storage: what
+    # ``manage.py async_uploads_cors`` prints or applies when no ``--origin`` is given. ``None``: not configured.
+    "CORS_ORIGINS": None,
 }
 
 

@@ -93,6 +93,7 @@ class AsyncFileField(models.FileField):
         file_restrictions: Sequence[str] | None = None,
         async_field_registry: AsyncFieldRegistry | None = None,
         download_params: dict[str, Any] | None = None,
+        allow_overwrite: bool = False,
         **kwargs: Any,
     ):
         super().__init__(verbose_name, name, upload_to=upload_to, storage=storage, max_length=max_length, **kwargs)
@@ -106,6 +107,9 @@ class AsyncFileField(models.FileField):
         self.file_restrictions = list(file_restrictions) if file_restrictions is not None else None
         self.async_field_registry = async_field_registry or default_async_field_registry
         self.download_params = dict(download_params or {})
+        # Promotion never replaces an existing object unless this is set (whatever the storage's own overwrite
+        # setting says): with it, a file is promoted to exactly the name ``upload_to`` gives, replacing what is there.
+        self.allow_overwrite = allow_overwrite
         self.async_field_id: str | None = None
 
     # Configuration, resolved lazily because the model is only known after contribute_to_class.
@@ -150,6 +154,8 @@ class AsyncFileField(models.FileField):
         kwargs.pop("max_length", None)
         if self.max_length != default_max_length:
             kwargs["max_length"] = self.max_length
+        if self.allow_overwrite:
+            kwargs["allow_overwrite"] = True
         return name, f"alliance_platform.storage.async_uploads.models.{type(self).__name__}", args, kwargs
 
     def formfield(self, **kwargs: Any):

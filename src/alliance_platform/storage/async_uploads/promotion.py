@@ -134,8 +134,9 @@ def _promote(
                     moved_to_location=final_key, object_id=record_pk, error=""
                 )
     except BaseException:
-        # Nothing references the copy we just made: remove it, keeping the record on its temporary key.
-        if copied:
+        # Nothing references the copy we just made: remove it, keeping the record on its temporary key. (A copy
+        # that replaced an object under a fixed name may be what other records point at: it stays.)
+        if copied and not field.allow_overwrite:
             _delete_quietly(storage, final_key)
         raise
 
@@ -167,6 +168,9 @@ def _delete_quietly(storage, key: str) -> None:
 def _copy_to_free_name(field: AsyncFileField, instance: models.Model, temp_key: str, original_name: str) -> str:
     storage = field.storage
     wanted = field.generate_filename(instance, original_name)
+    if field.allow_overwrite and len(wanted) <= field.max_length:
+        storage.copy_file(temp_key, wanted, overwrite=True)
+        return wanted
     for _ in range(_NAME_ATTEMPTS):
         final_key = storage.get_available_name(wanted, max_length=field.max_length)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
+from django.core.checks import CheckMessage
 from django.core.files.storage import Storage
 from django.urls import URLPattern
 
@@ -95,10 +96,13 @@ class AsyncUploadStorage(Storage):
         with self.open(key, "rb") as f:
             return f.read(length)
 
-    def copy_file(self, from_key: str, to_key: str) -> None:
-        """Copy ``from_key`` to ``to_key``; raise ``FileExistsError`` rather than overwrite ``to_key``."""
+    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False) -> None:
+        """Copy ``from_key`` to ``to_key``; raise ``FileExistsError`` rather than replace ``to_key``, unless
+        ``overwrite`` (a field's ``allow_overwrite``) says an existing object may be replaced."""
         if self.exists(to_key):
-            raise FileExistsError(to_key)
+            if not overwrite:
+                raise FileExistsError(to_key)
+            self.delete(to_key)
         with self.open(from_key, "rb") as f:
             saved = self.save(to_key, f, max_length=None)
         if saved != to_key:
@@ -130,6 +134,26 @@ class AsyncUploadStorage(Storage):
     def abort_multipart_upload(self, name: str, upload_id: str) -> None:
         """Discard the stored parts; an upload that no longer exists is not an error."""
         raise NotImplementedError
+
+    # Browser access (CORS) and configuration checks.
+
+    def cors_target(self) -> str | None:
+        """Where this backend's CORS rules live (a bucket, a storage account), or ``None`` when the browser only
+        talks to this site and needs none. Storages with the same target share one set of rules."""
+        return None
+
+    def cors_rules(self, origins: list[str]) -> Any:
+        """The CORS rules (in the provider's own format, JSON-serialisable) that let pages on ``origins`` upload
+        and download directly."""
+        return None
+
+    def apply_cors_rules(self, origins: list[str]) -> None:
+        """Add ``cors_rules(origins)`` to the target's CORS configuration, keeping rules already there."""
+        raise NotImplementedError(f"{type(self).__name__} has no CORS rules to apply")
+
+    def check_configuration(self) -> list[CheckMessage]:
+        """Problems in this storage's settings that would only show as failing uploads; no network calls."""
+        return []
 
     def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
         """Delete several objects, returning the failures by key (missing objects are not failures)."""

@@ -134,9 +134,24 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
         except FileNotFoundError:
             return None
 
-    def copy_file(self, from_key: str, to_key: str) -> None:
+    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False) -> None:
+        """A hard link (O(1), no bytes copied), or a byte copy across devices. With ``overwrite`` the new file is
+        prepared under a hidden sibling name and renamed over ``to_key``, so readers see the old or the new file,
+        never a partial one."""
         source, target = self.path(from_key), self.path(to_key)
         os.makedirs(os.path.dirname(target), exist_ok=True, mode=self.directory_permissions_mode or 0o777)
+        if not overwrite:
+            self._link_or_copy(source, target)
+            return
+        staging = os.path.join(os.path.dirname(target), f".{secrets.token_hex(8)}.promoting")
+        self._link_or_copy(source, staging)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.remove(staging)
+            raise
+
+    def _link_or_copy(self, source: str, target: str) -> None:
         try:
             os.link(source, target)
         except FileExistsError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.checks import CheckMessage, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import Storage
 from django.utils.http import content_disposition_header
@@ -49,6 +50,11 @@ _POST_FIELD_FOR_PARAMETER = {
 }
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 _SNIFF_RANGE_LIMIT = 64 * 1024 * 1024
+
+
+def _without_id(rule: dict[str, Any]) -> dict[str, Any]:
+    """A rule as S3 returns it, comparable with one we build (S3 adds an ``ID`` only when one was set)."""
+    return {name: value for name, value in rule.items() if name != "ID"}
 
 
 def _status(error: ClientError) -> int:
@@ -229,9 +235,10 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         with response["Body"] as body:
             return body.read()
 
-    def copy_file(self, from_key: str, to_key: str) -> None:
-        """Server-side copy; refuses to replace an existing object."""
-        if self.object_size(to_key) is not None:
+    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False) -> None:
+        """Server-side copy; refuses to replace an existing object unless ``overwrite``. (S3 replaces objects
+        atomically: readers see the old or the new one.)"""
+        if not overwrite and self.object_size(to_key) is not None:
             raise FileExistsError(to_key)
         extra_args = self._upload_parameters(to_key)
         self.client.copy(
@@ -266,6 +273,66 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
                         f"{error.get('Code')}: {error.get('Message')}"
                     )
         return failures
+
+    # CORS and configuration checks.
+
+    def cors_target(self) -> str:
+        endpoint = self.endpoint_url or (f"AWS region {self.region_name}" if self.region_name else "AWS")
+        return f"S3 bucket {self.bucket_name!r} ({endpoint})"
+
+    def cors_rules(self, origins: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """POST for single uploads, PUT for multipart parts, GET/HEAD for downloads; the ETag of each part must be
+        readable by the page to complete a multipart upload. Shaped as ``aws s3api put-bucket-cors`` reads it."""
+        rule = {
+            "AllowedOrigins": list(origins),
+            "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 3000,
+        }
+        return {"CORSRules": [rule]}
+
+    def apply_cors_rules(self, origins: list[str]) -> None:
+        try:
+            existing = self.client.get_bucket_cors(Bucket=self.bucket_name).get("CORSRules", [])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                raise
+            existing = []
+        ours = self.cors_rules(origins)["CORSRules"]
+        kept = [rule for rule in existing if _without_id(rule) not in ours]
+        self.client.put_bucket_cors(Bucket=self.bucket_name, CORSConfiguration={"CORSRules": kept + ours})
+
+    def check_configuration(self) -> list[CheckMessage]:
+        problems: list[CheckMessage] = []
+        if not self.bucket_name:
+            problems.append(
+                Warning(
+                    "S3AsyncUploadStorage has no bucket name, so no upload can be planned.",
+                    hint="Set AWS_STORAGE_BUCKET_NAME, or bucket_name in the storage's OPTIONS.",
+                    id="alliance_platform_storage.W011",
+                )
+            )
+        if not self.region_name and not self.endpoint_url:
+            problems.append(
+                Warning(
+                    "S3AsyncUploadStorage has neither a region nor an endpoint URL: presigned URLs then name the "
+                    "global endpoint, which redirects for buckets outside us-east-1, and browsers do not follow a "
+                    "redirected upload.",
+                    hint="Set AWS_S3_REGION_NAME to the bucket's region.",
+                    id="alliance_platform_storage.W012",
+                )
+            )
+        if self.signature_version not in (None, "s3v4"):
+            problems.append(
+                Warning(
+                    f"S3AsyncUploadStorage uses signature version {self.signature_version!r}; presigned uploads "
+                    "need 's3v4' (the older version is refused by most regions and S3-compatible servers).",
+                    hint="Set AWS_S3_SIGNATURE_VERSION = 's3v4' or remove it.",
+                    id="alliance_platform_storage.W013",
+                )
+            )
+        return problems
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         # django-storages overwrites by default (AWS_S3_FILE_OVERWRITE); an upload must never replace a file.
