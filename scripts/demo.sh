@@ -19,8 +19,14 @@ if [[ ! -x $VENV/bin/python ]]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
 
-echo "==> installing the library (editable) with Pillow"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[image]"
+# DEMO_STORAGE=s3 or azure (see demo/demo_site/settings.py) needs that backend's extra as well.
+EXTRAS=image
+case ${DEMO_STORAGE:-filesystem} in
+    s3) EXTRAS+=,s3 ;;
+    azure) EXTRAS+=,azure ;;
+esac
+echo "==> installing the library (editable) with extras: $EXTRAS"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$EXTRAS]"
 
 cd "$ROOT/demo"
 echo "==> migrating demo/db.sqlite3"
