@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+import os
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -158,3 +159,56 @@ def test_missing_objects_do_not_block_row_deletion():
     row = make_upload(49, with_object=False)
     run()
     assert not AsyncTempFile.objects.filter(pk=row.pk).exists()
+
+
+def make_orphan(hours_old: float, name: str = "orphan.pdf") -> str:
+    """A temporary object with no row (left by a crash, a restored database or a row deleted by hand)."""
+    key = default_storage.save(generate_temporary_path(name), ContentFile(PDF_BYTES))
+    modified = (timezone.now() - timedelta(hours=hours_old)).timestamp()
+    os.utime(default_storage.path(key), (modified, modified))
+    return key
+
+
+def test_old_orphaned_temporary_objects_are_swept():
+    orphan = make_orphan(49)
+    # A partial file of an upload whose process died while receiving it.
+    partial = make_orphan(49, "crashed.pdf")
+    os.rename(default_storage.path(partial), default_storage.path(partial) + ".3f2a9c.part")
+    young = make_orphan(47)
+    final = default_storage.save("documents/old-final.pdf", ContentFile(PDF_BYTES))
+    os.utime(default_storage.path(final), (0, 0))
+
+    output = run()
+
+    assert not default_storage.exists(orphan)
+    assert not default_storage.exists(partial + ".3f2a9c.part")
+    assert default_storage.exists(young), "younger than --age: may be an upload in progress"
+    assert default_storage.exists(final), "only the temporary area is swept"
+    assert "Deleted 2 orphaned temporary objects" in output
+
+
+def test_an_orphan_still_held_by_a_record_is_kept():
+    key = make_orphan(49)
+    # Its row was deleted by hand while a record (saved without promotion) still held the key.
+    post_save.disconnect(dispatch_uid="alliance_platform_storage_promotion")
+    try:
+        doc = Document.objects.create(title="held", file=key)
+    finally:
+        post_save.connect(schedule_promotions, dispatch_uid="alliance_platform_storage_promotion")
+    run()
+    assert default_storage.exists(key)
+    assert Document.objects.get(pk=doc.pk).file.name == key
+
+
+def test_objects_with_a_row_are_left_to_the_row_rules():
+    row = make_upload(47)
+    os.utime(default_storage.path(row.key), (0, 0))
+    run()
+    assert default_storage.exists(row.key), "its row is not expired yet"
+
+
+def test_dry_run_reports_orphans_without_deleting_them():
+    key = make_orphan(49)
+    output = run("--dry-run")
+    assert default_storage.exists(key)
+    assert "Would delete 1 orphaned temporary objects" in output

@@ -247,3 +247,26 @@ def test_cleanup_deletes_in_batches(client, s3_storage, s3_client, bucket, monke
     assert "DeleteObject" not in log.counts()
     assert bucket_keys(s3_client, bucket) == []
     assert not AsyncTempFile.objects.filter(key__in=keys).exists()
+
+
+def test_cleanup_sweeps_orphans_under_the_location_only(s3_server, bucket, s3_client, monkeypatch):
+    storage = make_storage(s3_server, bucket, location="tenant-a")
+    use_storage(monkeypatch, storage)
+    orphan = "tenant-a/async-temp-files/2000/01/01/0123456789abcdef0123-orphan.pdf"
+    kept = ["tenant-a/cloud/final.pdf", "tenant-b/async-temp-files/2000/01/01/0123456789abcdef0123-theirs.pdf"]
+    for key in [orphan, *kept]:
+        s3_client.put_object(Bucket=bucket, Key=key, Body=PDF_BYTES)
+    # A multipart upload whose temp row is gone: its parts cost storage and are invisible as objects.
+    abandoned = s3_client.create_multipart_upload(
+        Bucket=bucket, Key="tenant-a/async-temp-files/2000/01/01/0123456789abcdef0123-big.pdf"
+    )["UploadId"]
+    log = OperationLog(storage)
+
+    report = cleanup.cleanup_expired(0)
+
+    assert (report.orphans_deleted, report.uploads_aborted) == (1, 1)
+    assert bucket_keys(s3_client, bucket) == sorted(kept)
+    uploads = s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert abandoned not in [upload["UploadId"] for upload in uploads]
+    counts = log.counts()
+    assert (counts["ListObjectsV2"], counts["DeleteObjects"], counts["AbortMultipartUpload"]) == (1, 1, 1)

@@ -1,8 +1,9 @@
 """Storages for the test models whose backend the tests choose per test (see tests/s3/conftest.py)."""
 
-from alliance_platform.storage.async_uploads.storage.s3 import S3AsyncUploadStorage
+from django.core.files.storage import default_storage
 
 
-def cloud_storage() -> S3AsyncUploadStorage:
-    # Replaced on the field by the S3 fixtures; this instance is never used to reach a server.
-    return S3AsyncUploadStorage(bucket_name="unconfigured", region_name="us-east-1")
+def cloud_storage():
+    # The filesystem default storage until a test's fixtures put a cloud storage on the field, so that no test
+    # reaches a cloud server (or the caller's cloud credentials) by accident.
+    return default_storage

@@ -4,16 +4,25 @@ interrupted loses nothing and the next run carries on).
 Rules: a row is deleted only after its object is gone; rows with an error are kept for a person to look at; a
 temporary key that a saved record still holds (the process died before promoting it) is promoted now rather
 than deleted; rows whose model or field no longer exists are cleaned up through the default storage.
+
+Then the temporary area itself is swept: objects (and unfinished multipart uploads) older than the same age that
+no row accounts for, left by a crash between steps, a restored database or rows deleted by hand, are removed,
+unless a record still holds the key.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field as dataclass_field
+from datetime import datetime, timedelta
 import logging
+from typing import TypeVar
 
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
+from .cors import async_storages
 from .fields import AsyncFileField
 from .promotion import promote
 from .registry import AsyncFieldRegistry
@@ -21,6 +30,7 @@ from .storage.base import AsyncUploadStorage
 from .temp_files import AsyncTempFile
 
 logger = logging.getLogger("alliance_platform.storage")
+T = TypeVar("T")
 
 
 @dataclass
@@ -31,6 +41,8 @@ class CleanupReport:
     promoted: int = 0
     unknown_storage: int = 0
     kept_with_error: int = 0
+    orphans_deleted: int = 0
+    uploads_aborted: int = 0
     failures: list[str] = dataclass_field(default_factory=list)
 
     def summary(self, dry_run: bool) -> str:
@@ -38,7 +50,8 @@ class CleanupReport:
         return (
             f"{verb} {self.deleted_rows} expired temporary uploads; promoted {self.promoted} still in use; "
             f"kept {self.kept_with_error} with errors, {self.failed} whose object could not be deleted, "
-            f"{self.unknown_storage} with no known storage."
+            f"{self.unknown_storage} with no known storage. {verb} {self.orphans_deleted} orphaned temporary "
+            f"objects and {self.uploads_aborted} orphaned multipart uploads."
         )
 
 
@@ -51,9 +64,11 @@ def cleanup_expired(age_hours: float, *, batch_size: int = 1000, dry_run: bool =
     while True:
         batch = list(candidates.filter(pk__gt=last_pk)[:batch_size])
         if not batch:
-            return report
+            break
         last_pk = batch[-1].pk
         _cleanup_batch(batch, report, dry_run)
+    sweep_orphans(age_hours, report, batch_size=batch_size, dry_run=dry_run)
+    return report
 
 
 def _cleanup_batch(batch: list[AsyncTempFile], report: CleanupReport, dry_run: bool) -> None:
@@ -117,6 +132,87 @@ def _rows_still_referenced(
             if not dry_run and promote(field, instance, row.key) is not None:
                 report.promoted += 1
     return in_use
+
+
+def sweep_orphans(age_hours: float, report: CleanupReport, *, batch_size: int = 1000, dry_run: bool = False) -> None:
+    """Delete temporary objects older than ``age_hours`` that have no row, and abort such multipart uploads."""
+    cutoff = timezone.now() - timedelta(hours=age_hours)
+    for storage in _distinct_storages():
+        try:
+            _sweep_storage(storage, cutoff, report, batch_size, dry_run)
+        except Exception as exc:
+            # One unreachable bucket must not stop the others from being swept; the next run tries again.
+            logger.warning("Could not sweep the temporary area of %s: %s", _describe_storage(storage), exc)
+            report.failures.append(_describe_storage(storage))
+
+
+def _sweep_storage(
+    storage: AsyncUploadStorage, cutoff: datetime, report: CleanupReport, batch_size: int, dry_run: bool
+) -> None:
+    for keys in _batched(storage.list_temporary_objects(cutoff), batch_size):
+        orphans = _unaccounted_for(keys)
+        if dry_run:
+            report.orphans_deleted += len(orphans)
+            continue
+        failures = storage.delete_many(orphans)
+        for key, exc in failures.items():
+            logger.warning("Could not delete orphaned temporary object %s: %s", key, exc)
+            report.failures.append(key)
+        report.orphans_deleted += len(orphans) - len(failures)
+    for uploads in _batched(storage.list_incomplete_uploads(cutoff), batch_size):
+        known = set(
+            AsyncTempFile.objects.filter(upload_id__in=[upload_id for _key, upload_id in uploads]).values_list(
+                "upload_id", flat=True
+            )
+        )
+        for key, upload_id in uploads:
+            if upload_id in known:
+                continue  # its row is cleaned up (and the upload aborted) by the expiry rules above
+            if not dry_run:
+                try:
+                    storage.abort_multipart_upload(key, upload_id)
+                except Exception as exc:
+                    logger.warning("Could not abort orphaned multipart upload %s of %s: %s", upload_id, key, exc)
+                    continue
+            report.uploads_aborted += 1
+
+
+def _describe_storage(storage: AsyncUploadStorage) -> str:
+    return storage.cors_target() or f"{type(storage).__name__} at {getattr(storage, 'location', '?')}"
+
+
+def _distinct_storages() -> list[AsyncUploadStorage]:
+    """Each storage an async field uses, once per configuration (fields often share one under different objects)."""
+    found: dict[str, AsyncUploadStorage] = {}
+    for storage in async_storages():
+        path, args, kwargs = storage.deconstruct()
+        found.setdefault(repr((path, args, sorted(kwargs.items()))), storage)
+    return list(found.values())
+
+
+def _unaccounted_for(keys: list[str]) -> list[str]:
+    """Those of ``keys`` that no temp row names and no record of an async field holds."""
+    known = set(AsyncTempFile.objects.filter(key__in=keys).values_list("key", flat=True))
+    orphans = [key for key in keys if key not in known]
+    if not orphans:
+        return []
+    held: set[str] = set()
+    for field in {field for registry in list(AsyncFieldRegistry._all) for field in registry.fields_by_id.values()}:
+        held.update(
+            field.model._base_manager.filter(**{f"{field.attname}__in": orphans}).values_list(field.attname, flat=True)
+        )
+    return [key for key in orphans if key not in held]
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _fallback_storage() -> AsyncUploadStorage | None:

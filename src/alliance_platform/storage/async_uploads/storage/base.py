@@ -6,7 +6,8 @@ them (planning, verification, promotion, cleanup) is shared and talks to a backe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from django.core.checks import CheckMessage
@@ -134,6 +135,28 @@ class AsyncUploadStorage(Storage):
     def abort_multipart_upload(self, name: str, upload_id: str) -> None:
         """Discard the stored parts; an upload that no longer exists is not an error."""
         raise NotImplementedError
+
+    # Finding temporary objects that no row accounts for (see cleanup.sweep_orphans).
+
+    def list_temporary_objects(self, older_than: datetime) -> Iterator[str]:
+        """Keys in the temporary area last modified before ``older_than``. This default walks the area with the
+        plain ``Storage`` API; backends override it with one listing call per page."""
+        pending = [keys.TEMPORARY_PREFIX.rstrip("/")]
+        while pending:
+            directory = pending.pop()
+            try:
+                subdirectories, files = self.listdir(directory)
+            except FileNotFoundError:
+                continue
+            pending.extend(f"{directory}/{name}" for name in subdirectories)
+            for name in files:
+                key = f"{directory}/{name}"
+                if self.get_modified_time(key) < older_than:
+                    yield key
+
+    def list_incomplete_uploads(self, older_than: datetime) -> Iterator[tuple[str, str]]:
+        """``(key, upload_id)`` of multipart uploads in the temporary area started before ``older_than``."""
+        return iter(())
 
     # Browser access (CORS) and configuration checks.
 

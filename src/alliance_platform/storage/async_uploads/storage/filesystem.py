@@ -6,7 +6,8 @@ never authorise an upload. Promotion is a hard link (O(1), no bytes copied) with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 import errno
 import os
 import posixpath
@@ -160,6 +161,20 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
             if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                 raise
             self._copy_without_overwrite(source, target)
+
+    def list_temporary_objects(self, older_than: datetime) -> Iterator[str]:
+        """Includes the ``.part`` files of uploads whose process died while receiving them."""
+        root = self.path(TEMPORARY_PREFIX)
+        cutoff = older_than.timestamp()
+        for directory, _subdirectories, files in os.walk(root):
+            for name in files:
+                path = os.path.join(directory, name)
+                try:
+                    modified = os.stat(path).st_mtime
+                except FileNotFoundError:
+                    continue  # removed while we were walking
+                if modified < cutoff:
+                    yield posixpath.join(TEMPORARY_PREFIX.rstrip("/"), os.path.relpath(path, root).replace(os.sep, "/"))
 
     def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
         failures: dict[str, Exception] = {}

@@ -12,7 +12,8 @@ addressing style, ``AWS_S3_OBJECT_PARAMETERS``...) applies as usual, and each ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from django.core.checks import CheckMessage, Warning
@@ -31,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ...settings import storage_settings
-from .. import multipart
+from .. import keys, multipart
 from ..registry import AsyncFieldRegistry
 from .base import AsyncUploadStorage, GenerateUploadUrlResponse, InvalidUploadParts, StoredPart, UploadPart
 
@@ -273,6 +274,27 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
                         f"{error.get('Code')}: {error.get('Message')}"
                     )
         return failures
+
+    # Listing the temporary area (for the orphan sweep).
+
+    def _name(self, key: str) -> str:
+        """The storage name of an S3 key: the key without ``location``."""
+        prefix = self._key("")
+        return key[len(prefix) :] if prefix and key.startswith(prefix) else key
+
+    def list_temporary_objects(self, older_than: datetime) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key(keys.TEMPORARY_PREFIX)):
+            for item in page.get("Contents", []):
+                if item["LastModified"] < older_than:
+                    yield self._name(item["Key"])
+
+    def list_incomplete_uploads(self, older_than: datetime) -> Iterator[tuple[str, str]]:
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key(keys.TEMPORARY_PREFIX)):
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"] < older_than:
+                    yield self._name(upload["Key"]), upload["UploadId"]
 
     # CORS and configuration checks.
 
