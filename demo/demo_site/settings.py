@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "alliance_platform.storage",
+    # The documents API (gallery/api.py, docs/drf.md); needs the library's `drf` extra.
+    "rest_framework",
     "gallery",
 ]
 

@@ -1,9 +1,12 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
+from .api import router
 
 urlpatterns = [
     path("", views.DocumentListView.as_view(), name="document-list"),
     path("documents/new/", views.DocumentCreateView.as_view(), name="document-create"),
     path("documents/<int:pk>/edit/", views.DocumentUpdateView.as_view(), name="document-update"),
+    path("api-client/", views.ApiClientView.as_view(), name="api-client"),
+    path("api/", include(router.urls)),
 ]

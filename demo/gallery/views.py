@@ -1,7 +1,7 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.messages.views import SuccessMessageMixin
-from django.urls import reverse_lazy
-from django.views.generic import CreateView, ListView, UpdateView
+from django.urls import reverse, reverse_lazy
+from django.views.generic import CreateView, ListView, TemplateView, UpdateView
 
 from .forms import DocumentForm
 from .models import Document
@@ -30,3 +30,19 @@ class DocumentUpdateView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
     template_name = "gallery/document_form.html"
     success_url = reverse_lazy("document-list")
     success_message = "Saved “%(title)s”."
+
+
+class ApiClientView(LoginRequiredMixin, TemplateView):
+    """A page whose script uses the REST API (gallery/api.py) instead of a Django form."""
+
+    template_name = "gallery/api_client.html"
+
+    def get_context_data(self, **kwargs):
+        file_field = Document._meta.get_field("file")
+        return super().get_context_data(
+            plan_url=file_field.async_field_registry.reverse("generate_upload_url"),
+            api_url=reverse("document-api-list"),
+            file_field_id=file_field.async_field_id,
+            image_field_id=Document._meta.get_field("image").async_field_id,
+            **kwargs,
+        )

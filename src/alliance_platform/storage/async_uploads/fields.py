@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.apps import apps as global_apps
 from django.core.files.images import ImageFile
 from django.db import models
-from django.db.models.fields.files import FieldFile
+from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDescriptor
 
 from ..auth import resolve_perm_name
 from .input_data import AsyncFileInputData
@@ -50,11 +50,32 @@ def pending_upload(instance: models.Model, attname: str) -> AsyncFileInputData |
 
 
 def set_pending_upload(instance: models.Model, attname: str, data: AsyncFileInputData | None) -> None:
-    pending = instance.__dict__.setdefault(_PENDING_ATTR, {})
     if data is None:
-        pending.pop(attname, None)
+        # Loading records assigns every field: leave their __dict__ alone unless something is pending.
+        instance.__dict__.get(_PENDING_ATTR, {}).pop(attname, None)
     else:
-        pending[attname] = data
+        instance.__dict__.setdefault(_PENDING_ATTR, {})[attname] = data
+
+
+class AsyncFileDescriptor(FileDescriptor):
+    """Lets ``record.file = AsyncFileInputData(...)`` work like a form's ``save_form_data``.
+
+    DRF's ``ModelSerializer`` (and any code that builds records from validated data) assigns values with
+    ``Model(**data)`` or ``setattr``; accepting verified input data here is what lets those paths keep the
+    server-read name and image dimensions without a custom ``create()``/``update()``.
+    """
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        if isinstance(value, AsyncFileInputData):
+            set_pending_upload(instance, self.field.attname, value if is_temporary_path(value.key) else None)
+            value = value.key
+        else:
+            set_pending_upload(instance, self.field.attname, None)
+        super().__set__(instance, value)
+
+
+class AsyncImageFileDescriptor(AsyncFileDescriptor, ImageFileDescriptor):
+    pass
 
 
 class AsyncFieldFile(FieldFile):
@@ -77,6 +98,7 @@ class AsyncFileField(models.FileField):
     """A ``FileField`` whose file is uploaded by the browser straight to ``storage`` (an ``AsyncUploadStorage``)."""
 
     attr_class = AsyncFieldFile
+    descriptor_class = AsyncFileDescriptor
 
     def __init__(
         self,
@@ -177,8 +199,7 @@ class AsyncFileField(models.FileField):
             current = getattr(instance, self.attname)
             if current and current.name == data.key:
                 return
-            set_pending_upload(instance, self.attname, data if is_temporary_path(data.key) else None)
-            setattr(instance, self.attname, data.key)
+            setattr(instance, self.attname, data)  # the descriptor keeps the verified name and dimensions
             return
         super().save_form_data(instance, data)
 
@@ -191,6 +212,7 @@ class AsyncImageField(AsyncFileField, models.ImageField):
     """An ``AsyncFileField`` for images; dimensions come from the server's reading of the uploaded file."""
 
     attr_class = AsyncImageFieldFile
+    descriptor_class = AsyncImageFileDescriptor
 
     def __init__(self, *args: Any, suppress_pillow_check: bool = False, **kwargs: Any):
         kwargs.setdefault("file_restrictions", ["image/*"])

@@ -19,18 +19,11 @@ from django.forms.boundfield import BoundField
 from django.templatetags.static import static
 
 from .fields import AsyncFileField as AsyncFileModelField, AsyncImageField as AsyncImageModelField, display_name
-from .input_data import AsyncFileInputData, InvalidInputData
+from .input_data import INPUT_MESSAGES, AsyncFileInputData, InvalidInputData
 from .keys import is_temporary_path
 from .requester import current_requester
 from .temp_files import AsyncTempFile
 from .verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
-
-_INPUT_MESSAGES = {
-    "invalid_json": "The submitted value is not valid JSON.",
-    "invalid_shape": 'The submitted value must be an object with a "key" and a "name".',
-    "unknown_keys": "The submitted value has unknown keys: %(keys)s.",
-    "too_long": "The submitted file name or key is too long.",
-}
 
 
 class AsyncFileInput(forms.Widget):
@@ -126,7 +119,7 @@ class AsyncFileBoundField(BoundField):
 
 class AsyncFileField(forms.FileField):
     widget = AsyncFileInput
-    default_error_messages = {**MESSAGES, **_INPUT_MESSAGES}
+    default_error_messages = {**MESSAGES, **INPUT_MESSAGES}
 
     def __init__(self, *, async_field: AsyncFileModelField | None = None, **kwargs: Any):
         widget = kwargs.get("widget")
@@ -145,7 +138,7 @@ class AsyncFileField(forms.FileField):
 
     def to_python(self, data: Any) -> AsyncFileInputData | None:
         try:
-            return AsyncFileInputData.from_value(data)
+            return AsyncFileInputData.from_value(data, max_length=self.max_length)
         except InvalidInputData as exc:
             raise ValidationError(self.error_messages[exc.code], code=exc.code, params={"keys": exc.detail}) from None
 
@@ -173,8 +166,6 @@ class AsyncFileField(forms.FileField):
             if self.required:
                 raise ValidationError(self.error_messages["required"], code="required")
             return False if current_key else None
-        if self.max_length is not None and len(value.key) > self.max_length:
-            raise ValidationError(self.error_messages["too_long"], code="too_long")
         if self.async_field is None:
             return value
         instance = initial.instance if isinstance(initial, FieldFile) else None

@@ -13,6 +13,15 @@ from typing import Any
 ALLOWED_KEYS = frozenset({"key", "name", "width", "height", "error", "url"})
 MAX_NAME_LENGTH = 1000
 
+#: What is wrong with a value that is not the documented shape, by ``InvalidInputData.code``; forms and DRF phrase
+#: their errors from these.
+INPUT_MESSAGES: dict[str, str] = {
+    "invalid_json": "The submitted value is not valid JSON.",
+    "invalid_shape": 'The submitted value must be an object with a "key" and a "name".',
+    "unknown_keys": "The submitted value has unknown keys: %(keys)s.",
+    "too_long": "The submitted file name or key is too long.",
+}
+
 
 class InvalidInputData(ValueError):
     """The submitted value is not the documented shape; ``code`` names what is wrong."""
@@ -32,8 +41,11 @@ class AsyncFileInputData:
     error: str | None = None
 
     @classmethod
-    def from_value(cls, value: Any) -> AsyncFileInputData | None:
-        """Parse a JSON string or an already-decoded mapping; ``None`` for an empty value."""
+    def from_value(cls, value: Any, max_length: int | None = None) -> AsyncFileInputData | None:
+        """Parse a JSON string or an already-decoded mapping; ``None`` for an empty value.
+
+        ``max_length`` is the model field's key length: a longer key could never be stored, whatever it names.
+        """
         if value is None or value == "" or value == {}:
             return None
         if isinstance(value, str | bytes):
@@ -51,7 +63,7 @@ class AsyncFileInputData:
         key, name = value.get("key"), value.get("name")
         if not isinstance(key, str) or not key or not isinstance(name, str) or not name:
             raise InvalidInputData("invalid_shape")
-        if len(name) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
+        if len(name) > MAX_NAME_LENGTH or len(key) > min(MAX_NAME_LENGTH, max_length or MAX_NAME_LENGTH):
             raise InvalidInputData("too_long")
         if _has_control_characters(key) or _has_control_characters(name):
             # No storage key or filename we issue contains them; some databases cannot even store NUL.

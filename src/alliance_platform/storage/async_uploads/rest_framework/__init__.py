@@ -1,22 +1,30 @@
-"""Django REST framework serializer fields.
+"""Django REST framework serializer fields for async uploads (needs the ``drf`` extra).
 
-Not available yet in this release: the names exist so imports resolve, using them raises ``ImproperlyConfigured``.
+An API client plans and uploads a file exactly like the widget does, then sends ``{"key", "name"}`` as the field's
+value; responses carry ``{"key", "name", "url"}``. See ``fields`` for the validation and ``records`` for how each
+item of a nested or ``many=True`` payload is matched with its own record.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ImproperlyConfigured
 
+try:
+    import rest_framework  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
+    raise ImproperlyConfigured(
+        "The async upload serializer fields need Django REST framework: "
+        'pip install "alliance-platform-storage[drf]" (or add djangorestframework to your dependencies).'
+    ) from exc
 
-class AsyncFileField:
-    def __init__(self, *args: Any, **kwargs: Any):
-        raise ImproperlyConfigured("The DRF serializer fields are not available in this release yet.")
+from .fields import AsyncFileField, AsyncImageField
 
-
-class AsyncImageField(AsyncFileField):
+try:
+    import drf_spectacular  # noqa: F401
+except ImportError:
     pass
-
+else:
+    # Defining the extension registers it with drf-spectacular; nothing else has to import it.
+    from . import schema  # noqa: F401
 
 __all__ = ["AsyncFileField", "AsyncImageField"]

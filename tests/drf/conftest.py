@@ -1,0 +1,27 @@
+"""Fixtures for the DRF tests: API clients with a session (the upload endpoint and the API see the same user)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+# The S3 fixtures, for the API flow against a real S3 server (skipped without one, like tests/s3).
+from tests.s3.conftest import bucket, s3_client, s3_server, s3_storage  # noqa: F401
+
+
+@pytest.fixture
+def api_client_for() -> Callable[[object], APIClient]:
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(api_client_for, user) -> APIClient:
+    return api_client_for(user)
