@@ -28,12 +28,24 @@ DEFAULTS: dict[str, Any] = {
     "S3_MULTIPART_THRESHOLD": 64 * 1024 * 1024,
     # Bytes per part; raised automatically so that any file fits in S3's 10,000 parts. S3's minimum is 5 MiB.
     "S3_MULTIPART_PART_SIZE": 16 * 1024 * 1024,
+    # Files larger than this many bytes are uploaded to Azure Blob Storage as a block list (Put Block in parallel,
+    # then Put Block List), resumable; smaller ones in one Put Blob.
+    "AZURE_BLOCK_THRESHOLD": 64 * 1024 * 1024,
+    # Bytes per block; at least 1 MiB, raised automatically so that any file fits in Azure's 50,000 blocks.
+    "AZURE_BLOCK_SIZE": 16 * 1024 * 1024,
+    # Seconds promotion waits for Azure's server-side copy to finish before it gives up (and records the error).
+    "AZURE_COPY_TIMEOUT": 300,
     # Seconds a multipart upload may take from plan to completion (its part URLs are signed on demand and stay
     # short-lived, each valid for UPLOAD_URL_EXPIRY).
     "MULTIPART_UPLOAD_EXPIRY": 24 * 3600,
     # Origins (``https://www.example.com``) whose pages upload straight to cloud storage: what
     # ``manage.py async_uploads_cors`` prints or applies when no ``--origin`` is given. ``None``: not configured.
     "CORS_ORIGINS": None,
+    # Callable (or dotted path) ``(request) -> user | None`` that the upload-plan and download endpoints call when
+    # Django's own authentication found no user: how API clients that send a token instead of a session cookie are
+    # recognised. ``"alliance_platform.storage.async_uploads.rest_framework.authenticate"`` uses DRF's
+    # DEFAULT_AUTHENTICATION_CLASSES. ``None``: sessions only.
+    "AUTHENTICATE_REQUEST": None,
 }
 
 
@@ -48,6 +60,10 @@ class StorageSettings:
 
     def resolve_perm_name_function(self):
         value = self.RESOLVE_PERM_NAME
+        return import_string(value) if isinstance(value, str) else value
+
+    def authenticate_request_function(self):
+        value = self.AUTHENTICATE_REQUEST
         return import_string(value) if isinstance(value, str) else value
 
 

@@ -17,6 +17,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         'pip install "alliance-platform-storage[drf]" (or add djangorestframework to your dependencies).'
     ) from exc
 
+from .authentication import authenticate
 from .fields import AsyncFileField, AsyncImageField
 
 try:
@@ -27,4 +28,4 @@ else:
     # Defining the extension registers it with drf-spectacular; nothing else has to import it.
     from . import schema  # noqa: F401
 
-__all__ = ["AsyncFileField", "AsyncImageField"]
+__all__ = ["AsyncFileField", "AsyncImageField", "authenticate"]

@@ -9,10 +9,11 @@ from django.views import View
 from ...auth import has_permission
 from ..fields import display_name
 from ..registry import AsyncFieldRegistry, default_async_field_registry
+from .authentication import ApiClientAuthenticationMixin
 from .common import InstanceLookupError, get_instance, json_error
 
 
-class DownloadRedirectView(View):
+class DownloadRedirectView(ApiClientAuthenticationMixin, View):
     registry: AsyncFieldRegistry = default_async_field_registry
     http_method_names = ["get", "head"]
 

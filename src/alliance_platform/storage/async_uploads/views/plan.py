@@ -16,6 +16,7 @@ from .. import signals
 from ..keys import MAX_FILENAME_LENGTH, sanitize_filename
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..temp_files import AsyncTempFile, session_fingerprint
+from .authentication import ApiClientAuthenticationMixin
 from .common import InstanceLookupError, get_instance, json_error
 
 
@@ -66,7 +67,7 @@ class PlanRequestForm(forms.Form):
         return params
 
 
-class GenerateUploadUrlView(View):
+class GenerateUploadUrlView(ApiClientAuthenticationMixin, View):
     """Answer ``{"uploadUrl": {...}, "key": ...}`` or a 400/403/429 JSON error. GET and POST take the same parameters."""
 
     registry: AsyncFieldRegistry = default_async_field_registry
