@@ -1,5 +1,5 @@
-"""Command line entry point: ``python -m benchmarks [--quick] [--size MIB] [--only upload,submit,plan,cleanup]
-[--database sqlite|postgres]``."""
+"""Command line entry point: ``python -m benchmarks [--backend filesystem|s3] [--quick] [--size MIB]
+[--only LIST] [--database sqlite|postgres]``."""
 
 from __future__ import annotations
 
@@ -24,13 +24,21 @@ from .harness import (
     machine_busy_seconds,
     render_table,
 )
+from .s3 import SeaweedFS
 
-BENCHMARKS = ("upload", "submit", "plan", "cleanup")  # always run in this order
+# Per storage backend, the benchmarks it has, always run in this order.
+BENCHMARKS = {
+    "filesystem": ("upload", "submit", "plan", "cleanup"),
+    "s3": ("upload", "promotion", "cleanup"),
+}
+BACKENDS = tuple(BENCHMARKS)
 # Server name -> WSGI application. All run with the same gunicorn settings. "ours-variant" is our project with one
-# database setting changed, for the plan benchmark (the database's PlanVariant adds its environment).
+# database setting changed, for the plan benchmark (the database's PlanVariant adds its environment);
+# "ours-single-post" our project with a multipart threshold above the S3 upload's size.
 APPS = {
     "ours": "benchmarks.wsgi:application",
     "ours-variant": "benchmarks.wsgi:application",
+    "ours-single-post": "benchmarks.wsgi:application",
     "bare": "benchmarks.bare_wsgi:application",
 }
 
@@ -41,19 +49,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Benchmarks of the async upload endpoints, form submit and cleanup (see benchmarks/README.md).",
     )
     parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="filesystem",
+        help="filesystem: the filesystem backend (default); s3: the S3 backend on a throwaway SeaweedFS, with "
+        "browser uploads in headless Chromium",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
-        help="64 MiB upload and cleanup of 20,000 rows only (unless --size/--cleanup-rows say else)",
+        help="64 MiB upload and cleanup of 20,000 rows only (unless --size/--cleanup-rows say else); "
+        "with --backend s3: 128 MiB, one run, cleanup of 1,000 objects",
     )
-    parser.add_argument("--size", type=int, metavar="MIB", help="upload size in MiB (default 512; 64 with --quick)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        metavar="MIB",
+        help="upload size in MiB (default 512; 64 with --quick, 128 with --backend s3 --quick)",
+    )
     parser.add_argument(
         "--only",
         metavar="LIST",
-        default=",".join(BENCHMARKS),
-        help=f"comma-separated subset of {','.join(BENCHMARKS)} (default: all)",
+        help="comma-separated subset of the backend's benchmarks: filesystem "
+        f"{','.join(BENCHMARKS['filesystem'])}; s3 {','.join(BENCHMARKS['s3'])} (default: all)",
     )
     parser.add_argument(
-        "--runs", type=int, default=3, help="repetitions of each upload, submit and plan measurement (default 3)"
+        "--runs",
+        type=int,
+        help="repetitions of each upload, submit, plan and promotion measurement (default 3; with --backend s3 5, "
+        "or 1 with --quick)",
     )
     parser.add_argument(
         "--plan-requests", type=int, default=2000, metavar="N", help="plan requests per throughput run (default 2000)"
@@ -82,21 +106,63 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="sqlite",
         help="sqlite: a file in the workspace (default); postgres: a throwaway PostgreSQL cluster started for the run",
     )
+    parser.add_argument(
+        "--s3-objects",
+        type=int,
+        metavar="N",
+        help="--backend s3: expired temp objects for the cleanup benchmark (default 10000; 1000 with --quick)",
+    )
+    parser.add_argument(
+        "--parallel-parts",
+        metavar="LIST",
+        default="1,2,4",
+        help="--backend s3: parts in flight for the browser's multipart uploads (default 1,2,4)",
+    )
+    parser.add_argument(
+        "--s3-ports",
+        metavar="S3,FILER,MASTER,VOLUME",
+        help="--backend s3: SeaweedFS's ports, each + 10000 too (default 7333,7338,7343,7348, or 50 higher while "
+        "taken)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace (database, logs)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     args = parser.parse_args(argv)
 
-    selected = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = sorted(set(selected) - set(BENCHMARKS))
+    available = BENCHMARKS[args.backend]
+    selected = [name.strip() for name in (args.only or ",".join(available)).split(",") if name.strip()]
+    unknown = sorted(set(selected) - set(available))
     if unknown or not selected:
-        parser.error(f"--only takes a comma-separated subset of {','.join(BENCHMARKS)} (got {args.only!r})")
-    args.selected = [name for name in BENCHMARKS if name in selected]
+        parser.error(
+            f"--only takes a comma-separated subset of {','.join(available)} for --backend {args.backend} "
+            f"(got {args.only!r})"
+        )
+    args.selected = [name for name in available if name in selected]
     if args.size is None:
-        args.size = 64 if args.quick else 512
+        args.size = 512 if not args.quick else (128 if args.backend == "s3" else 64)
     if args.size < 1:
         parser.error("--size must be at least 1 (MiB)")
+    if args.runs is None:
+        args.runs = (1 if args.quick else 5) if args.backend == "s3" else 3
     if args.runs < 1 or args.plan_requests < 1:
         parser.error("--runs and --plan-requests must be at least 1")
+    if args.s3_objects is None:
+        args.s3_objects = 1000 if args.quick else 10_000
+    if args.s3_objects < 1:
+        parser.error("--s3-objects must be at least 1")
+    try:
+        args.parallel = [int(n) for n in args.parallel_parts.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--parallel-parts takes comma-separated integers")
+    if not args.parallel or min(args.parallel) < 1 or max(args.parallel) > 16:
+        parser.error("--parallel-parts takes integers from 1 to 16 (the widget's maximum)")
+    args.ports = None
+    if args.s3_ports:
+        try:
+            args.ports = tuple(int(n) for n in args.s3_ports.split(","))
+        except ValueError:
+            args.ports = ()
+        if len(args.ports) != 4 or not all(0 < port < 55536 for port in args.ports):
+            parser.error("--s3-ports takes four port numbers S3,FILER,MASTER,VOLUME (each below 55536)")
     default_rows = "20000" if args.quick else "20000,100000"
     try:
         args.cleanup_counts = [int(n) for n in (args.cleanup_rows or default_rows).split(",") if n.strip()]
@@ -110,26 +176,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 class Context:
     """What the benchmarks share: options, the workspace and the running servers."""
 
-    def __init__(self, args: argparse.Namespace, workspace: Workspace, database: Database):
+    def __init__(self, args: argparse.Namespace, workspace: Workspace, database: Database, s3: SeaweedFS | None = None):
         self.args = args
         self.workspace = workspace
         self.database = database
+        self.s3 = s3
+        self.parallel = args.parallel
+        self._s3_clients: dict[int, object] = {}
         self.selected = args.selected
         self.size_bytes = args.size * MIB
         self.size_label = f"{args.size} MiB"
         self.cleanup_counts = args.cleanup_counts
         self._servers: dict[str, GunicornServer] = {}
 
-    def server(self, name: str) -> GunicornServer:
+    def server(self, name: str, env: dict[str, str] | None = None) -> GunicornServer:
+        """The running server ``name``, started on first use with ``env`` added to its environment."""
         if name not in self._servers:
             app = APPS[name]
-            extra_env = self.database.plan_variant.env if name == "ours-variant" else {}
+            extra_env = {**(self.database.plan_variant.env if name == "ours-variant" else {}), **(env or {})}
             server = GunicornServer(name, app, self.workspace, {**server_environment(), **extra_env})
             self._servers[name] = server  # registered before starting, so a failed start is still stopped
             settings = "".join(f" {key}={value}" for key, value in extra_env.items())
             self.progress(f"starting gunicorn ({name}: {app}{settings})")
             server.start()
         return self._servers[name]
+
+    @property
+    def s3_client(self):
+        """The runner's own boto3 client for the S3 server (set-up and checks; never the storage's client)."""
+        return self.s3_client_for_threads(10)
+
+    def s3_client_for_threads(self, threads: int):
+        if threads not in self._s3_clients:
+            self._s3_clients[threads] = self.s3.client(max_pool_connections=threads)
+        return self._s3_clients[threads]
 
     def stop_server(self, name: str) -> None:
         server = self._servers.pop(name, None)
@@ -165,15 +245,31 @@ def setup_django() -> None:
     call_command("migrate", run_syncdb=True, verbosity=0)
 
 
-def environment_summary(args: argparse.Namespace, database: Database) -> str:
+def environment_summary(args: argparse.Namespace, database: Database, s3: SeaweedFS | None = None) -> str:
     import django
     import gunicorn
 
+    storage = "filesystem backend"
+    if s3 is not None:
+        import boto3
+        import storages
+
+        storage = f"S3 backend (django-storages {storages.__version__}, boto3 {boto3.__version__}) on {s3.description}"
     return (
         f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {gunicorn.__version__}, "
-        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; {database.description}; "
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; {database.description}; {storage}; "
         f"upload size {args.size} MiB; runs {args.runs}"
     )
+
+
+def benchmark_modules(backend: str) -> dict:
+    if backend == "s3":
+        from . import bench_s3_cleanup, bench_s3_promotion, bench_s3_upload
+
+        return {"upload": bench_s3_upload, "promotion": bench_s3_promotion, "cleanup": bench_s3_cleanup}
+    from . import bench_cleanup, bench_plan, bench_submit, bench_upload
+
+    return {"upload": bench_upload, "submit": bench_submit, "plan": bench_plan, "cleanup": bench_cleanup}
 
 
 def close_django_connections() -> None:
@@ -225,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["AP_BENCH_DIR"] = str(workspace.path)
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
     database = make_database(args.database, workspace, Context.progress)
-    ctx = Context(args, workspace, database)
+    s3 = SeaweedFS(workspace, Context.progress, args.ports) if args.backend == "s3" else None
+    ctx = Context(args, workspace, database, s3)
     sections: list[Section] = []
     errors = 0
     started = time.monotonic()
@@ -237,12 +334,18 @@ def main(argv: list[str] | None = None) -> int:
         except BenchmarkError as exc:
             print(f"!! could not start the database: {exc}", file=sys.stderr)
             return 2
+        if s3 is not None:
+            try:
+                s3.start()
+            except BenchmarkError as exc:
+                print(f"!! could not start SeaweedFS: {exc}", file=sys.stderr)
+                return 2
         setup_django()
-        from . import bench_cleanup, bench_plan, bench_submit, bench_upload
-
-        modules = {"upload": bench_upload, "submit": bench_submit, "plan": bench_plan, "cleanup": bench_cleanup}
+        modules = benchmark_modules(args.backend)
         print(
-            f"Running: {', '.join(args.selected)}  ({environment_summary(args, database)})", file=sys.stderr, flush=True
+            f"Running: {', '.join(args.selected)}  ({environment_summary(args, database, s3)})",
+            file=sys.stderr,
+            flush=True,
         )
         for name in args.selected:
             print(f"[{name}]", file=sys.stderr, flush=True)
@@ -261,11 +364,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.close()
         close_django_connections()
+        if s3 is not None:
+            s3.stop()
         database.stop()
         workspace.cleanup()
 
     print()
-    print(render_table(sections, colour=sys.stdout.isatty(), title=f"Database: {database.description}"))
+    title = f"Database: {database.description}"
+    if s3 is not None:
+        title += f"; storage: {s3.description}"
+    print(render_table(sections, colour=sys.stdout.isatty(), title=title))
     details = [(s.title, s.details) for s in sections if s.details]
     if details:
         print("\nDetails")
@@ -274,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
             for note in notes:
                 print(f"    {note}")
     wall = time.monotonic() - started
-    print(f"\n{environment_summary(args, database)}; total {wall:.0f} s")
+    print(f"\n{environment_summary(args, database, s3)}; total {wall:.0f} s")
     busy, own = machine_busy_seconds() - busy_before, own_cpu_seconds() - own_before
     print(other_load_summary(busy, own, wall, load_before))
     missed = any(row.verdict == "FAIL" for section in sections for row in section.rows)

@@ -2,8 +2,9 @@
 
 Everything that is written (the SQLite database or the PostgreSQL cluster, uploaded files, the bare app's output)
 lives under ``AP_BENCH_DIR``, a temporary directory the runner creates and removes. The same module is used
-in-process by the runner and by the gunicorn workers it starts, and the database is chosen by environment variables
-they all inherit (``AP_BENCH_DB``, ``AP_BENCH_PG_*``), so all of them see one database and one media root.
+in-process by the runner and by the gunicorn workers it starts, and the database and the storage are chosen by
+environment variables they all inherit (``AP_BENCH_DB``, ``AP_BENCH_PG_*``, ``AP_BENCH_STORAGE``, ``AP_BENCH_S3_*``),
+so all of them see one database and one media root or bucket.
 """
 
 import os
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
+    "django.contrib.staticfiles",
     "alliance_platform.storage",
     "benchmarks.benchapp",
 ]
@@ -43,7 +45,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "benchmarks.urls"
-TEMPLATES: list = []
+# Only the S3 upload benchmark renders a page (the widget, from the library's templates).
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 
 # The database: a SQLite file in the workspace (default), or with ``--database postgres`` the throwaway PostgreSQL
 # cluster the runner started (see benchmarks/database.py), which it describes in AP_BENCH_PG_*.
@@ -87,12 +90,38 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The storage: the filesystem backend (default), or with ``--backend s3`` the S3 backend on the throwaway SeaweedFS
+# the runner started (see benchmarks/s3.py), which it describes in AP_BENCH_S3_*.
+STORAGE_BACKEND = os.environ.get("AP_BENCH_STORAGE", "filesystem")
+if STORAGE_BACKEND == "s3":
+    try:
+        S3_ENDPOINT = os.environ["AP_BENCH_S3_ENDPOINT"]
+    except KeyError:
+        raise ImproperlyConfigured("AP_BENCH_STORAGE=s3 needs AP_BENCH_S3_ENDPOINT (the runner sets both).") from None
+    STORAGES["default"] = {
+        "BACKEND": "alliance_platform.storage.async_uploads.storage.s3.S3AsyncUploadStorage",
+        "OPTIONS": {
+            "bucket_name": os.environ["AP_BENCH_S3_BUCKET"],
+            "endpoint_url": S3_ENDPOINT,
+            "access_key": os.environ["AP_BENCH_S3_ACCESS_KEY"],
+            "secret_key": os.environ["AP_BENCH_S3_SECRET_KEY"],
+            "region_name": "us-east-1",
+            "signature_version": "s3v4",
+            "addressing_style": "path",
+        },
+    }
+elif STORAGE_BACKEND != "filesystem":
+    raise ImproperlyConfigured(f"AP_BENCH_STORAGE must be filesystem or s3, not {STORAGE_BACKEND!r}.")
+
 # SQLite pragmas every new connection runs, as "name=value;name=value" (see benchapp/apps.py). The plan benchmark
 # runs once more with "synchronous=OFF" to show how much of a plan request is waiting for the disk (fsync).
 SQLITE_PRAGMAS = os.environ.get("AP_BENCH_SQLITE_PRAGMAS", "")
 
 # One anonymous session plans thousands of uploads in the plan benchmark; the per-session cap would stop it at 50.
 ALLIANCE_PLATFORM = {"STORAGE": {"MAX_PENDING_UPLOADS": None}}
+# The S3 upload benchmark's single-POST server raises the multipart threshold above the file's size.
+if os.environ.get("AP_BENCH_S3_MULTIPART_THRESHOLD"):
+    ALLIANCE_PLATFORM["STORAGE"]["S3_MULTIPART_THRESHOLD"] = int(os.environ["AP_BENCH_S3_MULTIPART_THRESHOLD"])
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,8 @@
 #   scripts/bench.sh --quick              # 64 MiB upload, cleanup of 20,000 rows only
 #   scripts/bench.sh --only upload,submit --size 1024
 #   scripts/bench.sh --database postgres  # on a throwaway PostgreSQL cluster (scripts/services/postgres.sh)
+#   scripts/bench.sh --backend s3         # the S3 backend on a throwaway SeaweedFS (scripts/services/seaweedfs.sh):
+#                                         # browser uploads in headless Chromium, promotion, cleanup
 #
 # Creates .venv/ on first use and installs the library (editable) with its `test` extra when anything the
 # benchmarks import is missing; then runs `python -m benchmarks` with the given arguments. Linux only (/proc).
@@ -22,7 +24,7 @@ if [[ ! -x $VENV/bin/python ]]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
 
-if ! "$VENV/bin/python" -c 'import django, gunicorn, requests, psycopg, alliance_platform.storage' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import django, gunicorn, requests, psycopg, boto3, storages, playwright, alliance_platform.storage' 2>/dev/null; then
     echo "==> installing the library (editable) with its test extra into $VENV" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
 fi
