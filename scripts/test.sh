@@ -3,15 +3,16 @@
 #
 #   scripts/test.sh [extra pytest args...]     # e.g. scripts/test.sh -x -k upload
 #
-# 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv),
+# 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv, npm),
 # 2. builds the wheel and installs it with its `test` extra into .venv-test/ -- the tests import the
 #    installed wheel, never the source tree, so packaging mistakes (missing templates/static files) fail here,
-# 3. starts a throwaway PostgreSQL on 127.0.0.1:5433 and a throwaway S3 server (SeaweedFS, from the `test`
-#    extra) on 127.0.0.1:8333, both stopped again on exit, whatever happens,
+# 3. starts a throwaway PostgreSQL on 127.0.0.1:5433, a throwaway S3 server (SeaweedFS, from the `test`
+#    extra) on 127.0.0.1:8333 and a throwaway Azure Blob server (Azurite, installed from npm into .azurite/ on
+#    first use) on 127.0.0.1:10000, all stopped again on exit, whatever happens,
 # 4. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests) and on PostgreSQL
 #    (with the headless Chromium tests). Extra arguments go to both pytest runs. Both runs get the S3 server
-#    (AP_TEST_S3_*) and AP_TEST_REQUIRE_SERVICES=1, so a test whose service is missing fails instead of
-#    skipping; no AWS_* variable of the caller's reaches them.
+#    (AP_TEST_S3_*), Azurite (AP_TEST_AZURE_CONNECTION_STRING) and AP_TEST_REQUIRE_SERVICES=1, so a test whose
+#    service is missing fails instead of skipping; no AWS_* variable of the caller's reaches them.
 #
 # Exits non-zero if any step failed. Environment knobs:
 #   PYTHON                   interpreter for the venv (default: python3)
@@ -33,6 +34,7 @@ PG_PORT=5433
 S3_PORT=8333
 S3_ACCESS_KEY=ap-test-access
 S3_SECRET_KEY=ap-test-secret-key-0123456789
+AZURITE_PORT=10000
 CHROMIUM=${AP_CHROMIUM:-/usr/bin/chromium}
 BUDGET=${AP_TEST_BUDGET_SECONDS:-1500}
 
@@ -141,12 +143,17 @@ PG_DIR=$TMP_ROOT/postgres
 PG_STARTED=0
 S3_DIR=$TMP_ROOT/seaweedfs
 S3_STARTED=0
+AZ_DIR=$TMP_ROOT/azurite
+AZ_STARTED=0
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     if ((S3_STARTED)); then
         "$ROOT/scripts/services/seaweedfs.sh" stop "$S3_DIR" || echo "warning: could not stop SeaweedFS" >&2
+    fi
+    if ((AZ_STARTED)); then
+        "$ROOT/scripts/services/azurite.sh" stop "$AZ_DIR" || echo "warning: could not stop Azurite" >&2
     fi
     if ((PG_STARTED)); then
         "$ROOT/scripts/services/postgres.sh" stop "$PG_DIR" || echo "warning: could not stop PostgreSQL" >&2
@@ -167,8 +174,10 @@ install_system_packages() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || wanted+=(postgresql)
     # Debian's python3 cannot create venvs without python3-venv (ensurepip is split out).
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
+    # npm installs Azurite (scripts/services/azurite.sh).
+    command -v npm >/dev/null || wanted+=(npm)
     if ((${#wanted[@]} == 0)); then
-        echo "chromium, postgresql and venv support already installed"
+        echo "chromium, postgresql, venv support and npm already installed"
         return 0
     fi
     if [[ $EUID -ne 0 ]]; then
@@ -227,6 +236,10 @@ start_seaweedfs() {
         "$ROOT/scripts/services/seaweedfs.sh" start "$S3_DIR"
 }
 
+start_azurite() {
+    AZURITE_PORT=$AZURITE_PORT "$ROOT/scripts/services/azurite.sh" start "$AZ_DIR" >/dev/null
+}
+
 # pytest with some environment variables, bounded by what is left of the time budget.
 run_pytest() {  # run_pytest [VAR=value...] -- [pytest args...]
     local envs=()
@@ -251,7 +264,7 @@ source "$ROOT/scripts/services/common.sh"
 # Fail before the slow installs, not after them, if a service port is taken. SeaweedFS needs more than its S3
 # port: filer 8888, master 9333, volume server 9340, and each of them + 10000 for gRPC (seaweedfs.sh checks
 # the same list again when it starts).
-svc_require_free_ports "$PG_PORT" \
+svc_require_free_ports "$PG_PORT" "$AZURITE_PORT" \
     "$S3_PORT" $((S3_PORT + 10000)) 8888 18888 9333 19333 9340 19340
 
 setup_step "system packages" install_system_packages
@@ -264,6 +277,8 @@ PG_STARTED=1
 setup_step "PostgreSQL on 127.0.0.1:$PG_PORT" start_postgres
 S3_STARTED=1
 setup_step "SeaweedFS (S3) on 127.0.0.1:$S3_PORT" start_seaweedfs
+AZ_STARTED=1
+setup_step "Azurite (Azure Blob) on 127.0.0.1:$AZURITE_PORT" start_azurite
 
 # Tests must see the installed wheel only: nothing from the environment may put src/ on sys.path.
 unset PYTHONPATH
@@ -276,6 +291,8 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 export AP_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export AP_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
 export AP_TEST_S3_SECRET_KEY=$S3_SECRET_KEY
+AP_TEST_AZURE_CONNECTION_STRING=$(<"$AZ_DIR/connection-string")
+export AP_TEST_AZURE_CONNECTION_STRING
 # Every service above is running, so a test that cannot reach one must fail, not skip.
 export AP_TEST_REQUIRE_SERVICES=1
 

@@ -2,14 +2,12 @@
 
 import hashlib
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 import pytest
 
 from alliance_platform.storage.async_uploads.models import AsyncFileField, AsyncImageField
 from alliance_platform.storage.async_uploads.registry import AsyncFieldRegistry, default_async_field_registry
-from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
 from gallery.models import Document
 from tests.testapp.models import Avatar, ShortKey, other_registry
 
@@ -17,11 +15,6 @@ from tests.testapp.models import Avatar, ShortKey, other_registry
 def test_non_async_storage_is_refused_with_a_clear_message():
     with pytest.raises(ValueError, match="AsyncUploadStorage"):
         AsyncFileField(storage=FileSystemStorage())
-
-
-def test_backends_not_yet_available_raise_improperly_configured():
-    with pytest.raises(ImproperlyConfigured):
-        AzureAsyncUploadStorage()
 
 
 def test_field_id_format():

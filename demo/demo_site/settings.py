@@ -5,6 +5,11 @@
 ``AWS_S3_SECRET_ACCESS_KEY`` and ``AWS_S3_REGION_NAME`` (default us-east-1). Needs the ``s3`` extra, and bucket
 CORS rules that let this site's origin upload (see docs/s3.md).
 
+``DEMO_STORAGE=azure`` switches uploads to Azure Blob Storage (or Azurite, the emulator), configured from the
+environment: ``AZURE_CONNECTION_STRING`` (with an AccountKey, which signs the SAS URLs), ``AZURE_CONTAINER`` and,
+optionally, ``AZURE_LOCATION``. Needs the ``azure`` extra, an existing container and Blob service CORS rules for
+this site's origin (see docs/azure.md).
+
 Not for production: the secret key is public and DEBUG is on.
 """
 
@@ -118,8 +123,24 @@ if DEMO_STORAGE == "s3":
         "BACKEND": "alliance_platform.storage.async_uploads.storage.s3.S3AsyncUploadStorage",
         "OPTIONS": _s3_options,
     }
+elif DEMO_STORAGE == "azure":
+
+    def _required_azure(name: str) -> str:
+        value = os.environ.get(name, "")
+        if not value:
+            raise ImproperlyConfigured(f"DEMO_STORAGE=azure needs the {name} environment variable.")
+        return value
+
+    STORAGES["default"] = {
+        "BACKEND": "alliance_platform.storage.async_uploads.storage.azure.AzureAsyncUploadStorage",
+        "OPTIONS": {
+            "connection_string": _required_azure("AZURE_CONNECTION_STRING"),
+            "azure_container": _required_azure("AZURE_CONTAINER"),
+            "location": os.environ.get("AZURE_LOCATION", ""),
+        },
+    }
 elif DEMO_STORAGE != "filesystem":
-    raise ImproperlyConfigured(f"DEMO_STORAGE must be 'filesystem' or 's3', not {DEMO_STORAGE!r}.")
+    raise ImproperlyConfigured(f"DEMO_STORAGE must be 'filesystem', 's3' or 'azure', not {DEMO_STORAGE!r}.")
 
 # All library settings are optional; see the documentation for what can go here.
 ALLIANCE_PLATFORM = {"STORAGE": {"CORS_ORIGINS": ["http://127.0.0.1:8000", "http://localhost:8000"]}}

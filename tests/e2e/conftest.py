@@ -13,8 +13,10 @@ import re
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 import pytest
 
-# The S3 server and a fresh bucket per test, for the browser tests against S3 (test_s3.py); skipped like the S3
-# backend's own tests when no S3 server is configured.
+# Azurite and a fresh container per test, for the browser tests against Azure (test_azure.py), and the S3 server
+# and a fresh bucket per test, for those against S3 (test_s3.py); skipped like the backends' own tests when their
+# server is not configured.
+from tests.azure.conftest import azurite, blob_service, container  # noqa: F401
 from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
 
 CHROMIUM_ARGS = [

@@ -15,15 +15,21 @@ from ..settings import storage_settings
 
 MULTIPART_SALT = "alliance_platform.storage.multipart"
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
-MAX_PARTS = 10_000
+MAX_PARTS = 10_000  # S3's maximum number of parts
 MIB = 1024 * 1024
 
 
-def part_size_for(size: int) -> int:
-    """The configured part size, raised (in whole MiB) until ``size`` fits in 10,000 parts."""
-    configured = max(int(storage_settings.S3_MULTIPART_PART_SIZE), MIN_PART_SIZE)
-    needed = math.ceil(size / MAX_PARTS / MIB) * MIB
-    return max(configured, needed)
+def part_size_for(
+    size: int, *, configured: int | None = None, minimum: int = MIN_PART_SIZE, max_parts: int = MAX_PARTS
+) -> int:
+    """The configured part size (at least ``minimum``), raised in whole MiB until ``size`` fits in ``max_parts``.
+
+    The defaults are S3's (``S3_MULTIPART_PART_SIZE``, 5 MiB, 10,000 parts); other backends pass their own limits.
+    """
+    if configured is None:
+        configured = int(storage_settings.S3_MULTIPART_PART_SIZE)
+    needed = math.ceil(size / max_parts / MIB) * MIB
+    return max(int(configured), minimum, needed)
 
 
 def sign_token(*, key: str, field_id: str, upload_id: str, part_size: int, part_count: int) -> str:
@@ -41,9 +47,12 @@ def load_token(token: str) -> dict[str, Any]:
     return payload
 
 
-def plan(*, key: str, field_id: str, upload_id: str, size: int, provider: str, registry) -> dict[str, Any]:
-    """The ``uploadUrl`` part of a plan for a multipart upload."""
-    part_size = part_size_for(size)
+def plan(
+    *, key: str, field_id: str, upload_id: str, size: int, provider: str, registry, part_size: int | None = None
+) -> dict[str, Any]:
+    """The ``uploadUrl`` part of a plan for a multipart upload (``part_size`` defaults to S3's sizing)."""
+    if part_size is None:
+        part_size = part_size_for(size)
     part_count = max(1, math.ceil(size / part_size))
     token = sign_token(key=key, field_id=field_id, upload_id=upload_id, part_size=part_size, part_count=part_count)
     return {

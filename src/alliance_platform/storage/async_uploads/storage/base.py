@@ -39,6 +39,8 @@ class UploadPart(TypedDict):
     partNumber: int
     url: str
     headers: dict[str, str]
+    #: What the client reports for this part on completion when storage's answer carries no ETag (Azure blocks).
+    etag: NotRequired[str]
 
 
 class StoredPart(TypedDict):
@@ -128,8 +130,14 @@ class AsyncUploadStorage(Storage):
         """The parts stored so far, so an interrupted upload can resume without sending them again."""
         raise NotImplementedError
 
-    def complete_multipart_upload(self, name: str, upload_id: str, parts: list[StoredPart]) -> None:
-        """Assemble the object; raise ``InvalidUploadParts`` when the parts do not match the stored ones."""
+    def complete_multipart_upload(
+        self, name: str, upload_id: str, parts: list[StoredPart], *, content_type: str | None = None
+    ) -> None:
+        """Assemble the object; raise ``InvalidUploadParts`` when the parts do not match the stored ones.
+
+        ``content_type`` is the type declared when the upload was planned, for backends that can only set it on
+        completion (Azure's Put Block List); backends that set it when the upload starts may ignore it.
+        """
         raise NotImplementedError
 
     def abort_multipart_upload(self, name: str, upload_id: str) -> None:

@@ -183,7 +183,10 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
             raise
         return parts
 
-    def complete_multipart_upload(self, name: str, upload_id: str, parts: list[StoredPart]) -> None:
+    def complete_multipart_upload(
+        self, name: str, upload_id: str, parts: list[StoredPart], *, content_type: str | None = None
+    ) -> None:
+        # content_type was set when the upload was created.
         try:
             self.client.complete_multipart_upload(
                 Bucket=self.bucket_name,

@@ -142,7 +142,9 @@ class CompleteView(MultipartView):
         if any(part["partNumber"] not in sizes for part in parts):
             return json_error(400, {"parts": ["Some of these parts were never uploaded."]})
         try:
-            upload.storage.complete_multipart_upload(upload.key, upload.upload_id, parts)
+            upload.storage.complete_multipart_upload(
+                upload.key, upload.upload_id, parts, content_type=upload.temp_file.content_type or None
+            )
         except InvalidUploadParts:
             return json_error(400, {"parts": ["These parts do not match the uploaded ones (check the ETags)."]})
         return JsonResponse({"key": upload.key})

@@ -6,9 +6,9 @@
  * progress, and stores the resulting key in the hidden input that the form submits. The file itself never goes
  * through the form.
  *
- * Large files may get a multipart plan instead (S3): the file goes up in parts, several at a time, each part
- * retried on its own, and an interrupted upload resumes (after a dropped connection or a page reload) without
- * sending the parts that storage already has.
+ * Large files may get a multipart plan instead (S3 multipart uploads, Azure block lists): the file goes up in
+ * parts, several at a time, each part retried on its own, and an interrupted upload resumes (after a dropped
+ * connection or a page reload) without sending the parts that storage already has.
  *
  * Served as-is as an ES module: no dependencies, no build step. The browser runs a module once per page however
  * many widgets include it; widgets added later (Django admin inlines, fragments swapped in by other scripts) are
@@ -270,7 +270,9 @@ function sendFile(target, file, { signal, token, onProgress }) {
  *
  * A multipart plan names a session ({token, uploadId, partSize, partCount} and our endpoints to sign, list,
  * complete and abort). Part URLs are signed on demand, a batch at a time, so none waits long enough to expire;
- * parts go straight to storage, several at once; storage answers each with an ETag, which completing needs.
+ * parts go straight to storage, several at once. Completing names each part by an id: S3 answers each part with
+ * an ETag; Azure answers a block with nothing useful, so the signing server says up front which id (the block
+ * id) the part will have.
  * ---------------------------------------------------------------------------------------------------------- */
 
 const DEFAULT_PARALLEL_PARTS = 4;
@@ -446,7 +448,7 @@ class PartSigner {
     this.batchSize = Math.max(1, Math.min(MAX_SIGN_BATCH, batchSize));
     this.csrf = csrf;
     this.signal = signal;
-    this.signed = new Map(); // part number -> {url, headers}
+    this.signed = new Map(); // part number -> {url, headers, etag}
     this.signing = new Map(); // part number -> promise of the batch signing it
   }
 
@@ -480,7 +482,8 @@ class PartSigner {
       if (!response.ok) throw serverError(response, body, MESSAGES.serverFailed);
       for (const part of Array.isArray(body?.parts) ? body.parts : []) {
         if (numbers.includes(part?.partNumber) && typeof part.url === "string" && part.url) {
-          this.signed.set(part.partNumber, { url: part.url, headers: part.headers ?? {} });
+          const etag = typeof part.etag === "string" && part.etag ? part.etag : null;
+          this.signed.set(part.partNumber, { url: part.url, headers: part.headers ?? {}, etag });
         }
       }
     })();
@@ -494,8 +497,9 @@ class PartSigner {
 }
 
 /**
- * PUT one part's bytes to its presigned URL. Resolves to the ETag storage answered with, quotes and all, or to
- * null when the bucket's CORS rules hide that header (the ETags are then read from the list of stored parts).
+ * PUT one part's bytes to its presigned URL. Resolves to the part's id: the one the server gave when signing
+ * (Azure block ids), else the ETag storage answered with, quotes and all, or null when the bucket's CORS rules
+ * hide that header (the ETags are then read from the list of stored parts).
  */
 function sendPart(target, blob, { signal, onProgress }) {
   return new Promise((resolve, reject) => {
@@ -515,7 +519,7 @@ function sendPart(target, blob, { signal, onProgress }) {
     xhr.addEventListener("load", () => {
       const status = xhr.status;
       if (status >= 200 && status < 300) {
-        settle(resolve, xhr.getResponseHeader("ETag") || null);
+        settle(resolve, target.etag || xhr.getResponseHeader("ETag") || null);
         return;
       }
       // 403 is typically a URL that expired while it waited: a freshly signed one will do.
