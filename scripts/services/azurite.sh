@@ -50,20 +50,12 @@ find_azurite() {
     echo "$binary"
 }
 
-# Succeed when process PID exists and has not exited (a zombie, not yet reaped, is as good as gone).
-pid_alive() {
-    local state
-    kill -0 "$1" 2>/dev/null || return 1
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
-    [[ $state != Z ]]
-}
-
 # Succeed when the process in DIR/pid is alive and is the Azurite of DIR (not a reused pid).
 is_running() {
     local pid cmdline
     [[ -f $PID_FILE ]] || return 1
     pid=$(<"$PID_FILE")
-    [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 1
+    [[ $pid =~ ^[0-9]+$ ]] && svc_pid_alive "$pid" || return 1
     cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true)
     [[ $cmdline == *azurite-blob* && $cmdline == *" --location $SVC_DIR/data "* ]]
 }
@@ -93,7 +85,7 @@ start() {
     # Ready = the blob service answers HTTP at all (an anonymous request gets an error status, which is fine).
     deadline=$((started + START_TIMEOUT * 1000))
     while true; do
-        if ! pid_alive "$pid"; then
+        if ! svc_pid_alive "$pid"; then
             cat "$LOG_FILE" >&2 || true
             svc_die "azurite-blob exited during start-up (log above)"
         fi
@@ -112,31 +104,7 @@ start() {
 }
 
 stop() {
-    local pid started deadline
-    if ! is_running; then
-        svc_log "not running in $SVC_DIR"
-        rm -f -- "$PID_FILE"
-        return 0
-    fi
-    pid=$(<"$PID_FILE")
-    svc_log "stopping (pid $pid)"
-    started=$(svc_now_ms)
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((started + STOP_TIMEOUT * 1000))
-    while is_running && (($(svc_now_ms) < deadline)); do
-        sleep 0.1
-    done
-    if is_running; then
-        svc_log "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        deadline=$(($(svc_now_ms) + 5000))
-        while is_running && (($(svc_now_ms) < deadline)); do
-            sleep 0.1
-        done
-        is_running && svc_die "pid $pid survived SIGKILL"
-    fi
-    rm -f -- "$PID_FILE"
-    svc_log "stopped in $(($(svc_now_ms) - started)) ms"
+    svc_stop_pid_file "$PID_FILE" "$STOP_TIMEOUT" is_running
 }
 
 "$SVC_ACTION"

@@ -70,6 +70,44 @@ svc_now_ms() {
     echo $((10#$t / 1000))
 }
 
+# Succeed when process PID exists and has not exited (a zombie, not yet reaped, is as good as gone).
+svc_pid_alive() {  # svc_pid_alive PID
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
+    [[ $state != Z ]]
+}
+
+# Stop the server whose pid is in PID_FILE: SIGTERM, up to TIMEOUT seconds to exit, then SIGKILL. IS_RUNNING is
+# the calling script's function that tells whether that pid is still its server (and not a reused pid).
+svc_stop_pid_file() {  # svc_stop_pid_file PID_FILE TIMEOUT IS_RUNNING
+    local pid_file=$1 timeout=$2 is_running=$3 pid started deadline
+    if ! "$is_running"; then
+        svc_log "not running in $SVC_DIR"
+        rm -f -- "$pid_file"
+        return 0
+    fi
+    pid=$(<"$pid_file")
+    svc_log "stopping (pid $pid)"
+    started=$(svc_now_ms)
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((started + timeout * 1000))
+    while "$is_running" && (($(svc_now_ms) < deadline)); do
+        sleep 0.1
+    done
+    if "$is_running"; then
+        svc_log "still running after ${timeout}s; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        deadline=$(($(svc_now_ms) + 5000))
+        while "$is_running" && (($(svc_now_ms) < deadline)); do
+            sleep 0.1
+        done
+        "$is_running" && svc_die "pid $pid survived SIGKILL"
+    fi
+    rm -f -- "$pid_file"
+    svc_log "stopped in $(($(svc_now_ms) - started)) ms"
+}
+
 # Check the usual `start DIR` / `stop DIR` arguments; sets SVC_ACTION and SVC_DIR.
 svc_parse_args() {
     if [[ $# -ne 2 || ( $1 != start && $1 != stop ) ]]; then
