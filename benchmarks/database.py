@@ -11,17 +11,14 @@ when the runner finishes, fails or is interrupted.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 import errno
 import os
-import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 
-from .harness import ROOT, BenchmarkError, Workspace
+from .harness import ROOT, BenchmarkError, Workspace, log_tail, run_service_script
 
 DATABASES = ("sqlite", "postgres")
 PG_SCRIPT = ROOT / "scripts" / "services" / "postgres.sh"
@@ -178,39 +175,10 @@ class PostgresDatabase(Database):
     def _service(self, action: str) -> None:
         """Run ``postgres.sh ACTION DIR``; its output goes to a log in the workspace, shown when it fails."""
         env = {**os.environ, "PG_PORT": str(self.port)}
-        with open(self.log_path, "ab") as log:
-            process = subprocess.Popen(
-                [str(PG_SCRIPT), action, str(self.directory)],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                # Its own session: Ctrl-C must not kill it half way (a half-started cluster could not be stopped).
-                start_new_session=True,
-            )
-        try:
-            process.wait(timeout=SCRIPT_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            raise BenchmarkError(
-                f"postgres.sh {action} took longer than {SCRIPT_TIMEOUT_SECONDS} s:\n{self.log_tail()}"
-            ) from None
-        except BaseException:
-            # Interrupted while the script runs: let it finish, so that whatever it started can be stopped.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=SCRIPT_TIMEOUT_SECONDS)
-            raise
-        if process.returncode != 0:
-            raise BenchmarkError(f"postgres.sh {action} failed (exit {process.returncode}):\n{self.log_tail()}")
+        run_service_script(PG_SCRIPT, action, self.directory, env, self.log_path, SCRIPT_TIMEOUT_SECONDS)
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
 
 def make_database(vendor: str, workspace: Workspace, progress) -> Database:

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 import os
 from pathlib import Path
 import re
-import signal
 import socket
 import subprocess
 import sys
 
-from .harness import ROOT, BenchmarkError, Workspace
+from .harness import ROOT, BenchmarkError, Workspace, log_tail, run_service_script
 
 SEAWEEDFS_SCRIPT = ROOT / "scripts" / "services" / "seaweedfs.sh"
 # S3 API, filer, master and volume server; SeaweedFS also listens on each of them + 10000 (gRPC). Chosen away from
@@ -182,38 +181,10 @@ class SeaweedFS:
         weed = weed_binary()
         if weed is not None:
             env["WEED"] = weed
-        with open(self.log_path, "ab") as log:
-            process = subprocess.Popen(
-                [str(SEAWEEDFS_SCRIPT), action, str(self.directory)],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,  # Ctrl-C must not kill it half way (a half-started server is hard to stop)
-            )
-        try:
-            process.wait(timeout=SCRIPT_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            raise BenchmarkError(
-                f"seaweedfs.sh {action} took longer than {SCRIPT_TIMEOUT_SECONDS} s:\n{self.log_tail()}"
-            ) from None
-        except BaseException:
-            # Interrupted while the script runs: let it finish, so that whatever it started can be stopped.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=SCRIPT_TIMEOUT_SECONDS)
-            raise
-        if process.returncode != 0:
-            raise BenchmarkError(f"seaweedfs.sh {action} failed (exit {process.returncode}):\n{self.log_tail()}")
+        run_service_script(SEAWEEDFS_SCRIPT, action, self.directory, env, self.log_path, SCRIPT_TIMEOUT_SECONDS)
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
 
 # --------------------------------------------------------------------------------------------------------------
