@@ -9,6 +9,7 @@ import pytest
 
 from alliance_platform.storage import checks
 from alliance_platform.storage.async_uploads.cors import cors_targets, validate_origin
+from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
 from alliance_platform.storage.async_uploads.storage.s3 import S3AsyncUploadStorage
 from tests.testapp.models import CloudDocument
 
@@ -115,3 +116,30 @@ def test_complete_s3_settings_give_no_warning(settings, monkeypatch):
     monkeypatch.setattr(CloudDocument._meta.get_field("file"), "storage", s3())
     monkeypatch.setattr(CloudDocument._meta.get_field("image"), "storage", s3(endpoint_url="http://127.0.0.1:9000"))
     assert check_ids() == []
+
+
+def azure(**options) -> AzureAsyncUploadStorage:
+    connection = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;"
+    )
+    return AzureAsyncUploadStorage(**{"connection_string": connection, "azure_container": "uploads", **options})
+
+
+@pytest.mark.parametrize(
+    ("make_storage", "params", "unsupported"),
+    [
+        (s3, {"ResponseContentType": "application/pdf", "ResponseCacheControl": "no-cache"}, []),
+        (s3, {"ResponseContentTypo": "application/pdf"}, ["ResponseContentTypo"]),
+        (s3, {"Bucket": "elsewhere"}, ["Bucket"]),
+        (azure, {"content_type": "application/pdf", "ResponseCacheControl": "no-cache"}, []),
+        (azure, {"content_typo": "application/pdf"}, ["content_typo"]),
+    ],
+)
+def test_download_params_a_storage_would_refuse_are_a_startup_error(monkeypatch, make_storage, params, unsupported):
+    field = CloudDocument._meta.get_field("file")
+    monkeypatch.setattr(field, "storage", make_storage())
+    monkeypatch.setattr(field, "download_params", params)
+    errors = [error for error in field.check() if error.id == "alliance_platform_storage.E001"]
+    assert [name for error in errors for name in unsupported if name in error.msg] == unsupported
+    assert len(errors) == (1 if unsupported else 0)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.apps import apps as global_apps
+from django.core import checks
 from django.core.files.images import ImageFile
 from django.db import models
 from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDescriptor
@@ -169,6 +170,22 @@ class AsyncFileField(models.FileField):
         # Historical models built by migrations use their own app registry and must not replace the real ones.
         if not cls._meta.abstract and cls._meta.apps is global_apps:
             self.async_field_id = self.async_field_registry.register_field(self)
+
+    def check(self, **kwargs: Any) -> list:
+        return [*super().check(**kwargs), *self._check_download_params()]
+
+    def _check_download_params(self) -> list:
+        unsupported = self.storage.unsupported_download_params(self.download_params)
+        if not unsupported:
+            return []
+        return [
+            checks.Error(
+                f"download_params has names {type(self.storage).__name__} does not accept: {', '.join(unsupported)}. "
+                "Every download of this field would fail.",
+                obj=self,
+                id="alliance_platform_storage.E001",
+            )
+        ]
 
     def deconstruct(self) -> tuple[str, str, list, dict]:
         name, _path, args, kwargs = super().deconstruct()

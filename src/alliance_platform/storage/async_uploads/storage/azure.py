@@ -490,6 +490,9 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
             )
         self.service_client.set_service_properties(cors=rules)
 
+    def unsupported_download_params(self, params: dict[str, Any]) -> list[str]:
+        return [name for name in params if _SAS_OVERRIDE_FOR_S3_PARAMETER.get(name, name) not in _SAS_OVERRIDES]
+
     def check_configuration(self) -> list[CheckMessage]:
         problems: list[CheckMessage] = []
         if not self.azure_container:

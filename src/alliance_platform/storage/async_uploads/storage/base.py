@@ -182,6 +182,11 @@ class AsyncUploadStorage(Storage):
         """Add ``cors_rules(origins)`` to the target's CORS configuration, keeping rules already there."""
         raise NotImplementedError(f"{type(self).__name__} has no CORS rules to apply")
 
+    def unsupported_download_params(self, params: dict[str, Any]) -> list[str]:
+        """The names in a field's ``download_params`` that ``generate_download_url`` would refuse (checked at
+        start-up, so a typo is not found by the first user who downloads)."""
+        return []
+
     def check_configuration(self) -> list[CheckMessage]:
         """Problems in this storage's settings that would only show as failing uploads; no network calls."""
         return []

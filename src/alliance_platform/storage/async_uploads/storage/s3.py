@@ -328,6 +328,11 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         kept = [rule for rule in existing if _without_id(rule) not in ours]
         self.client.put_bucket_cors(Bucket=self.bucket_name, CORSConfiguration={"CORSRules": kept + ours})
 
+    def unsupported_download_params(self, params: dict[str, Any]) -> list[str]:
+        # GetObject's own parameters, from botocore's bundled service model (no request is made).
+        accepted = set(self.client.meta.service_model.operation_model("GetObject").input_shape.members)
+        return [name for name in params if name not in accepted or name in ("Bucket", "Key")]
+
     def check_configuration(self) -> list[CheckMessage]:
         problems: list[CheckMessage] = []
         if not self.bucket_name:
