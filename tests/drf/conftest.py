@@ -7,7 +7,9 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-# The S3 fixtures, for the API flow against a real S3 server (skipped without one, like tests/s3).
+# The S3 and Azure fixtures, for the API flow against a real S3 server and Azurite (skipped without them, like
+# tests/s3 and tests/azure).
+from tests.azure.conftest import azure_storage, azurite, blob_service, container  # noqa: F401
 from tests.s3.conftest import bucket, s3_client, s3_server, s3_storage  # noqa: F401
 
 

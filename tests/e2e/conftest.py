@@ -19,6 +19,9 @@ import pytest
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401
 from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
 
+# The demo's storage switched to S3 or Azure (cloud.py).
+from .cloud import azure_container, blocks, multipart, s3_bucket  # noqa: F401
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

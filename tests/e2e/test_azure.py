@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import Page, Request, Response, Route, expect
 import pytest
 
-from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
 from gallery.models import Document
 from tests.azure.conftest import blob_bytes, container_blobs, uncommitted_blocks
 
@@ -28,7 +27,6 @@ from .helpers import PDF_BYTES, eventually, hidden_value, part, payload, sha256,
 pytestmark = pytest.mark.browser
 
 MiB = 1024 * 1024
-BLOCK_SIZE = MiB
 # Four blocks: three of 1 MiB and one of half a MiB.
 LARGE_SIZE = 7 * MiB // 2
 RESUME_PREFIX = "alliance-platform-storage:multipart:"
@@ -42,38 +40,6 @@ def large_pdf(directory: Path, name: str, seed: int, size: int = LARGE_SIZE) -> 
     path = directory / name
     path.write_bytes(data)
     return path, data
-
-
-@pytest.fixture
-def azure_container(settings, azurite, blob_service, container, live_server):
-    """The default storage (which the demo's Document uses) switched to Azurite, with the Blob service CORS rules
-    the backend prints and applies for the live server's origin (Azurite refuses every preflight until then)."""
-    options = {"connection_string": azurite, "azure_container": container}
-    cors_before = blob_service.get_service_properties()["cors"]
-    AzureAsyncUploadStorage(**options).apply_cors_rules([live_server.url])
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "alliance_platform.storage.async_uploads.storage.azure.AzureAsyncUploadStorage",
-            "OPTIONS": options,
-        },
-    }
-    yield container
-    blob_service.set_service_properties(cors=cors_before)
-
-
-@pytest.fixture
-def blocks(settings, azure_container):
-    """Block lists above 2 MiB, in 1 MiB blocks."""
-    settings.ALLIANCE_PLATFORM = {
-        **settings.ALLIANCE_PLATFORM,
-        "STORAGE": {
-            **settings.ALLIANCE_PLATFORM.get("STORAGE", {}),
-            "AZURE_BLOCK_THRESHOLD": 2 * MiB,
-            "AZURE_BLOCK_SIZE": BLOCK_SIZE,
-        },
-    }
-    return azure_container
 
 
 def block_number(url: str) -> int | None:

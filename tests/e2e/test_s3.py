@@ -26,7 +26,6 @@ from .helpers import PDF_BYTES, eventually, hidden_value, part, payload, sha256,
 pytestmark = pytest.mark.browser
 
 MiB = 1024 * 1024
-PART_SIZE = 5 * MiB
 # Four parts: three of 5 MiB and one of 1 MiB.
 LARGE_SIZE = 16 * MiB
 RESUME_PREFIX = "alliance-platform-storage:multipart:"
@@ -41,60 +40,6 @@ def large_pdf(directory: Path, name: str, seed: int, size: int = LARGE_SIZE) -> 
     path = directory / name
     path.write_bytes(data)
     return path, data
-
-
-@pytest.fixture
-def s3_bucket(settings, s3_server, s3_client, bucket, live_server):
-    """The default storage (which the demo's Document uses) switched to S3, on a bucket whose CORS rules let the
-    live server's pages upload to it and read the ETag of each part."""
-    s3_client.put_bucket_cors(
-        Bucket=bucket,
-        CORSConfiguration={
-            "CORSRules": [
-                {
-                    "AllowedOrigins": [live_server.url],
-                    "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
-                    "AllowedHeaders": ["*"],
-                    "ExposeHeaders": ["ETag"],
-                    "MaxAgeSeconds": 600,
-                }
-            ]
-        },
-    )
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "alliance_platform.storage.async_uploads.storage.s3.S3AsyncUploadStorage",
-            "OPTIONS": {
-                "bucket_name": bucket,
-                "endpoint_url": s3_server["endpoint_url"],
-                "access_key": s3_server["access_key"],
-                "secret_key": s3_server["secret_key"],
-                "region_name": "us-east-1",
-                "signature_version": "s3v4",
-                "addressing_style": "path",
-            },
-        },
-    }
-    yield bucket
-    # Parts of unfinished uploads are not objects: the bucket could not be removed with them still there.
-    for upload in s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
-        s3_client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
-
-
-@pytest.fixture
-def multipart(settings, s3_bucket, monkeypatch):
-    """Multipart above 6 MiB, in 5 MiB parts; the demo's 10 MB limit on Document.file raised to 64 MB."""
-    settings.ALLIANCE_PLATFORM = {
-        **settings.ALLIANCE_PLATFORM,
-        "STORAGE": {
-            **settings.ALLIANCE_PLATFORM.get("STORAGE", {}),
-            "S3_MULTIPART_THRESHOLD": 6 * MiB,
-            "S3_MULTIPART_PART_SIZE": PART_SIZE,
-        },
-    }
-    monkeypatch.setattr(Document._meta.get_field("file"), "max_size", 64)
-    return s3_bucket
 
 
 class S3Traffic:

@@ -1,6 +1,7 @@
 // The documents API driven by nothing but fetch(): the same three steps any API client takes.
 //   1. Ask the upload endpoint for a plan (with instanceId when replacing a file of an existing record).
-//   2. Send the file where the plan says (straight to storage; this server is not in the way for S3/Azure).
+//   2. Send the file where the plan says (straight to storage; this server is not in the way for S3/Azure):
+//      in one request, or in parts for large files (docs/wire-format.md).
 //   3. Create or update the record through the API with {"key", "name"} as the field's value.
 
 const root = document.querySelector("[data-api-client]");
@@ -34,21 +35,77 @@ async function uploadFile(file, fieldId, instanceId) {
   if (!planned.ok) throw new Error(`Upload refused: ${await errorText(planned)}`);
   const { uploadUrl, key } = await planned.json();
 
-  let sent;
-  if (uploadUrl.method === "POST") {
-    // A presigned POST (S3): every field of the plan, then the file.
-    const form = new FormData();
-    for (const [name, value] of Object.entries(uploadUrl.fields || {})) form.append(name, value);
-    form.append(uploadUrl.fileFieldName || "file", file);
-    sent = await fetch(uploadUrl.url, { method: "POST", body: form });
-  } else if (uploadUrl.method === "PUT") {
-    sent = await fetch(uploadUrl.url, { method: "PUT", body: file, headers: uploadUrl.headers || {} });
+  if (uploadUrl.method === "MULTIPART") {
+    await uploadInParts(file, uploadUrl.multipart);
   } else {
-    // Very large files get a multipart plan (see docs/wire-format.md); the form widget handles those.
-    throw new Error(`This example does not send ${uploadUrl.method} uploads.`);
+    let sent;
+    if (uploadUrl.method === "POST") {
+      // A presigned POST (S3): every field of the plan, then the file.
+      const form = new FormData();
+      for (const [name, value] of Object.entries(uploadUrl.fields || {})) form.append(name, value);
+      form.append(uploadUrl.fileFieldName || "file", file);
+      sent = await fetch(uploadUrl.url, { method: "POST", body: form });
+    } else {
+      // A single PUT (filesystem, Azure) with the plan's headers.
+      sent = await fetch(uploadUrl.url, { method: uploadUrl.method, body: file, headers: uploadUrl.headers || {} });
+    }
+    if (!sent.ok) throw new Error(`Upload failed: ${sent.status}`);
   }
-  if (!sent.ok) throw new Error(`Upload failed: ${sent.status}`);
   return { key, name: file.name };
+}
+
+// Large files (S3 multipart uploads, Azure block lists) get a "MULTIPART" plan. Its token is the credential for
+// four endpoints of this server (no CSRF token needed): sign part URLs, list stored parts, complete, abort.
+const PARTS_AT_ONCE = 3;
+const MAX_SIGNED_PER_REQUEST = 50;
+
+async function uploadInParts(file, multipart) {
+  const { token, partSize, partCount } = multipart;
+  async function post(url, fields = {}) {
+    const response = await fetch(url, { method: "POST", body: new URLSearchParams({ token, ...fields }) });
+    if (!response.ok) throw new Error(`Upload failed: ${await errorText(response)}`);
+    return response.json();
+  }
+
+  // Part n is the slice [(n - 1) * partSize, n * partSize) of the file, PUT to its signed URL.
+  async function sendPart(part) {
+    const start = (part.partNumber - 1) * partSize;
+    const body = file.slice(start, start + partSize);
+    const sent = await fetch(part.url, { method: "PUT", body, headers: part.headers || {} });
+    if (!sent.ok) throw new Error(`Upload of part ${part.partNumber} failed: ${sent.status}`);
+    // Azure's block ids come with the signed URL; S3 answers with the part's ETag (null if CORS hides it).
+    return { partNumber: part.partNumber, etag: part.etag || sent.headers.get("ETag") };
+  }
+
+  const done = [];
+  try {
+    for (let first = 1; first <= partCount; first += MAX_SIGNED_PER_REQUEST) {
+      const last = Math.min(first + MAX_SIGNED_PER_REQUEST - 1, partCount);
+      const numbers = Array.from({ length: last - first + 1 }, (_, index) => first + index);
+      const queue = (await post(multipart.signUrl, { partNumbers: numbers.join(",") })).parts;
+      // A few parts at a time: each worker takes the next signed part until none is left (or one fails).
+      const worker = async () => {
+        try {
+          while (queue.length) done.push(await sendPart(queue.shift()));
+        } catch (error) {
+          queue.length = 0;
+          throw error;
+        }
+      };
+      await Promise.all(Array.from({ length: PARTS_AT_ONCE }, worker));
+    }
+    if (done.some((part) => !part.etag)) {
+      // The bucket's CORS rules do not expose ETag: take the ETags from the server's list of stored parts.
+      const stored = new Map((await post(multipart.listUrl)).parts.map((part) => [part.partNumber, part.etag]));
+      for (const part of done) part.etag ||= stored.get(part.partNumber);
+    }
+    done.sort((a, b) => a.partNumber - b.partNumber);
+    await post(multipart.completeUrl, { parts: JSON.stringify(done) });
+  } catch (error) {
+    // Discard the parts already stored (best effort: the server's cleanup removes what is left anyway).
+    fetch(multipart.abortUrl, { method: "POST", body: new URLSearchParams({ token }) }).catch(() => {});
+    throw error;
+  }
 }
 
 async function callApi(url, method, body) {

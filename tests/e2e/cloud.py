@@ -1,0 +1,102 @@
+"""The demo's storage switched to S3 (SeaweedFS) or Azure (Azurite) for the browser tests, with the CORS rules that
+let the live server's pages upload, and small thresholds so that a few MiB go up in parts.
+
+Fixtures, made available to every browser test by conftest.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
+from gallery.models import Document
+
+MiB = 1024 * 1024
+S3_PART_SIZE = 5 * MiB  # S3's smallest
+AZURE_BLOCK_SIZE = MiB  # this backend's smallest
+
+
+@pytest.fixture
+def s3_bucket(settings, s3_server, s3_client, bucket, live_server):
+    """The default storage (which the demo's Document uses) switched to S3, on a bucket whose CORS rules let the
+    live server's pages upload to it and read the ETag of each part."""
+    s3_client.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": [live_server.url],
+                    "AllowedMethods": ["GET", "PUT", "POST", "HEAD"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
+        },
+    )
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "alliance_platform.storage.async_uploads.storage.s3.S3AsyncUploadStorage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "endpoint_url": s3_server["endpoint_url"],
+                "access_key": s3_server["access_key"],
+                "secret_key": s3_server["secret_key"],
+                "region_name": "us-east-1",
+                "signature_version": "s3v4",
+                "addressing_style": "path",
+            },
+        },
+    }
+    yield bucket
+    # Parts of unfinished uploads are not objects: the bucket could not be removed with them still there.
+    for upload in s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        s3_client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+
+
+@pytest.fixture
+def multipart(settings, s3_bucket, monkeypatch):
+    """Multipart above 6 MiB, in 5 MiB parts; the demo's 10 MB limit on Document.file raised to 64 MB."""
+    settings.ALLIANCE_PLATFORM = {
+        **settings.ALLIANCE_PLATFORM,
+        "STORAGE": {
+            **settings.ALLIANCE_PLATFORM.get("STORAGE", {}),
+            "S3_MULTIPART_THRESHOLD": 6 * MiB,
+            "S3_MULTIPART_PART_SIZE": S3_PART_SIZE,
+        },
+    }
+    monkeypatch.setattr(Document._meta.get_field("file"), "max_size", 64)
+    return s3_bucket
+
+
+@pytest.fixture
+def azure_container(settings, azurite, blob_service, container, live_server):
+    """The default storage (which the demo's Document uses) switched to Azurite, with the Blob service CORS rules
+    the backend prints and applies for the live server's origin (Azurite refuses every preflight until then)."""
+    options = {"connection_string": azurite, "azure_container": container}
+    cors_before = blob_service.get_service_properties()["cors"]
+    AzureAsyncUploadStorage(**options).apply_cors_rules([live_server.url])
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "alliance_platform.storage.async_uploads.storage.azure.AzureAsyncUploadStorage",
+            "OPTIONS": options,
+        },
+    }
+    yield container
+    blob_service.set_service_properties(cors=cors_before)
+
+
+@pytest.fixture
+def blocks(settings, azure_container):
+    """Block lists above 2 MiB, in 1 MiB blocks."""
+    settings.ALLIANCE_PLATFORM = {
+        **settings.ALLIANCE_PLATFORM,
+        "STORAGE": {
+            **settings.ALLIANCE_PLATFORM.get("STORAGE", {}),
+            "AZURE_BLOCK_THRESHOLD": 2 * MiB,
+            "AZURE_BLOCK_SIZE": AZURE_BLOCK_SIZE,
+        },
+    }
+    return azure_container
