@@ -10,8 +10,10 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+from urllib.parse import urljoin
 
 from django import forms
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.fields.files import FieldFile
@@ -24,6 +26,40 @@ from .keys import is_temporary_path
 from .requester import current_requester
 from .temp_files import AsyncTempFile
 from .verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
+
+SCRIPT = "alliance_platform/storage/async-upload.js"
+# The modules next to SCRIPT that it loads, directly or through one another (static/alliance_platform/storage/).
+SCRIPT_MODULES = (
+    "widget.js",
+    "transfer.js",
+    "single-upload.js",
+    "multipart.js",
+    "resume-store.js",
+    "files.js",
+    "messages.js",
+    "requests.js",
+)
+
+
+def script_module_urls(script_url: str) -> list[str]:
+    """Where the browser will fetch the script's modules from, so the page can preload them all at once.
+
+    The script names them by relative path, which the browser resolves against the script's own URL: they are
+    fetched next to it under their plain names, even when that URL is a hashed one, unless the staticfiles storage
+    rewrote those paths to hashed names at ``collectstatic`` (``support_js_module_import_aggregation``). Preloading
+    any other URL would only fetch each module twice.
+    """
+    if _rewrites_module_imports():
+        return [static(f"alliance_platform/storage/{name}") for name in SCRIPT_MODULES]
+    return [urljoin(script_url, name) for name in SCRIPT_MODULES]
+
+
+def _rewrites_module_imports() -> bool:
+    if not apps.is_installed("django.contrib.staticfiles"):
+        return False
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    return bool(getattr(staticfiles_storage, "support_js_module_import_aggregation", False))
 
 
 class AsyncFileInput(forms.Widget):
@@ -74,6 +110,7 @@ class AsyncFileInput(forms.Widget):
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         field = self.async_field
+        script_url = static(SCRIPT)
         value_json = context["widget"]["value"]
         current = json.loads(value_json) if value_json else None
         if current is not None:
@@ -87,7 +124,8 @@ class AsyncFileInput(forms.Widget):
             "is_image": isinstance(field, AsyncImageModelField),
             "value_json": value_json,
             "current": current,
-            "script_url": static("alliance_platform/storage/async-upload.js"),
+            "script_url": script_url,
+            "module_urls": script_module_urls(script_url),
             "css_url": static("alliance_platform/storage/async-upload.css"),
         }
         return context

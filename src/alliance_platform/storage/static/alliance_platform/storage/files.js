@@ -1,0 +1,56 @@
+/*
+ * What the browser can tell about a picked file before sending it: its size in words, whether the field accepts
+ * it, and an image's dimensions. The server checks everything again; these only let users learn of a wrong file
+ * at once.
+ */
+
+/** Same units as Django's filesizeformat, so client and server messages agree. */
+export function formatBytes(bytes) {
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : Math.round(value * 10) / 10} ${units[unit]}`;
+}
+
+export function acceptEntries(accept) {
+  return (accept || "")
+    .split(",")
+    .map((entry) => entry.trim().toLowerCase())
+    .filter(Boolean);
+}
+
+/**
+ * Whether `file` satisfies an <input accept> list (extensions, MIME types, MIME wildcards).
+ *
+ * Browsers do not enforce `accept` (drag and drop ignores it, and the picker lets users choose "All files"), so
+ * we check before planning. When the browser does not know the file's type we cannot judge MIME entries and leave
+ * the decision to the server, which checks again anyway.
+ */
+export function matchesAccept(file, accept) {
+  const entries = acceptEntries(accept);
+  if (entries.length === 0) return true;
+  const name = file.name.toLowerCase();
+  const type = (file.type || "").toLowerCase();
+  const byExtension = entries.filter((entry) => entry.startsWith("."));
+  if (byExtension.some((ext) => name.endsWith(ext))) return true;
+  const byType = entries.filter((entry) => !entry.startsWith("."));
+  if (!type) return byType.length > 0;
+  return byType.some((entry) => (entry.endsWith("/*") ? type.startsWith(entry.slice(0, -1)) : type === entry));
+}
+
+export const isImageFile = (file) => (file.type || "").startsWith("image/");
+
+/** Read an image's natural size by decoding it; resolves to null when the browser cannot decode it. */
+export function readImageSize(url) {
+  return new Promise((resolve) => {
+    const image = new Image();
+    image.onload = () =>
+      resolve(image.naturalWidth && image.naturalHeight ? { width: image.naturalWidth, height: image.naturalHeight } : null);
+    image.onerror = () => resolve(null);
+    image.src = url;
+  });
+}

@@ -1,0 +1,468 @@
+/*
+ * The widget: one [data-async-upload] element, its states and what it shows (drop zone, progress, preview,
+ * messages). Getting the bytes into storage is left to transfer.js; the widget only says which file, for which
+ * field, and reacts to progress and the outcome.
+ */
+
+import { acceptEntries, formatBytes, isImageFile, matchesAccept, readImageSize } from "./files.js";
+import { MESSAGES, UploadError } from "./messages.js";
+import { parallelParts } from "./multipart.js";
+import { csrfToken, isAbort } from "./requests.js";
+import { releaseSession } from "./resume-store.js";
+import { endSession, resumeKey, transfer } from "./transfer.js";
+
+let idCounter = 0;
+
+const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, previewUrl: null, ownsPreview: false });
+
+/**
+ * One widget. Its state is:
+ *  - `committed`: what the hidden input holds (nothing, the saved file, or a finished upload);
+ *  - `phase`: "idle", "uploading" or "error";
+ *  - `pending`: the file being uploaded, or the one whose upload failed (kept for "Try again"), with its
+ *    multipart session if it has one.
+ * `render()` derives the whole DOM from that, so every action only changes state and calls it.
+ *
+ * `guardForm` is called with the widget's form whenever an upload may start, so the page can keep that form from
+ * being submitted meanwhile.
+ */
+export class AsyncUploadWidget {
+  constructor(root, { guardForm = () => {} } = {}) {
+    this.root = root;
+    this.guardForm = guardForm;
+    this.phase = "idle";
+    this.pending = null;
+    this.errors = [];
+    this.blockedMessage = null;
+    this.renderedErrors = null;
+    this.brokenPreview = null;
+    this.dragDepth = 0;
+    this.committed = this.readInitialValue();
+    this.linkDescriptions();
+    this.formatHint();
+    this.bindEvents();
+    this.guardForm(this.hiddenInput?.form);
+    this.render();
+  }
+
+  // Parts are looked up when used, never cached: the admin renames inputs of cloned rows.
+  part(role) {
+    return this.root.querySelector(`[data-role="${role}"]`);
+  }
+
+  get hiddenInput() {
+    return this.part("value") ?? this.root.querySelector("input[type=hidden]");
+  }
+
+  get fileInput() {
+    return this.part("file-input");
+  }
+
+  get disabled() {
+    return Boolean(this.fileInput?.disabled);
+  }
+
+  get isImageField() {
+    return this.root.dataset.isImage === "true";
+  }
+
+  /** How many parts of a multipart upload are sent at once: `data-parallel-parts` on the root, else 4. */
+  get parallelParts() {
+    return parallelParts(Number.parseInt(this.root.dataset.parallelParts || "", 10));
+  }
+
+  /** Whom uploads are for: where to ask for a plan, the field and the record being edited (if any). */
+  get field() {
+    const { planUrl, fieldId, instanceId } = this.root.dataset;
+    return { planUrl, fieldId, instanceId };
+  }
+
+  get state() {
+    return this.phase === "idle" ? this.committed.kind : this.phase;
+  }
+
+  /** What the server rendered: the saved file (with its link), an upload kept after a form error, or nothing. */
+  readInitialValue() {
+    const value = this.hiddenInput?.value ?? "";
+    if (!value) return EMPTY;
+    let parsed = {};
+    try {
+      parsed = JSON.parse(value) ?? {};
+    } catch {
+      // Keep the value as it is: the server decides what it means.
+    }
+    const url = this.part("current-link")?.getAttribute("href") || parsed.url || null;
+    return {
+      kind: url ? "existing" : "done",
+      value,
+      name: this.part("filename")?.textContent.trim() || parsed.name || "",
+      url,
+      previewUrl: this.part("preview")?.getAttribute("src") || null,
+      ownsPreview: false,
+    };
+  }
+
+  /**
+   * Tie the hint and the file name to the controls for screen readers. The ids are made here, not in the
+   * template, because the admin only renames "__prefix__" in id/name/for attributes of cloned rows.
+   */
+  linkDescriptions() {
+    const uid = `ap-upload-${++idCounter}`;
+    const hint = this.part("hint");
+    const filename = this.part("filename");
+    if (hint) hint.id = `${uid}-hint`;
+    if (filename) filename.id = `${uid}-filename`;
+    const describe = (element, ...ids) => {
+      if (!element) return;
+      const existing = (element.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+      const all = [...new Set([...existing, ...ids.filter(Boolean)])];
+      if (all.length) element.setAttribute("aria-describedby", all.join(" "));
+    };
+    describe(this.fileInput, hint?.id, filename?.id);
+    for (const role of ["replace", "clear", "retry", "cancel"]) describe(this.part(role), filename?.id);
+  }
+
+  /** "image/*,.pdf" reads better as "image/*, .pdf". */
+  formatHint() {
+    const list = this.part("accept-list");
+    if (list) list.textContent = acceptEntries(list.textContent).join(", ");
+  }
+
+  bindEvents() {
+    // Delegated to the root, so parts replaced or renamed later still work.
+    this.root.addEventListener("change", (event) => {
+      if (event.target.matches?.('[data-role="file-input"]')) this.onPick(event.target);
+    });
+    this.root.addEventListener("click", (event) => this.onClick(event));
+    for (const type of ["dragenter", "dragover", "dragleave", "drop"]) {
+      this.root.addEventListener(type, (event) => this.onDrag(event));
+    }
+    // "error" does not bubble, hence the capture phase.
+    this.root.addEventListener(
+      "error",
+      (event) => {
+        if (event.target.matches?.('[data-role="preview"]')) {
+          this.brokenPreview = event.target.getAttribute("src");
+          event.target.hidden = true;
+        }
+      },
+      true,
+    );
+  }
+
+  onPick(input) {
+    const file = input.files?.[0];
+    // Reset, so that picking the same file again (say, after a failure) still fires "change".
+    input.value = "";
+    if (file) this.start(file);
+  }
+
+  onClick(event) {
+    const button = event.target.closest?.("button[data-role]");
+    if (button && this.root.contains(button)) {
+      const actions = {
+        replace: () => this.openPicker(),
+        clear: () => this.clear(),
+        cancel: () => this.cancel(),
+        retry: () => this.retry(),
+      };
+      actions[button.dataset.role]?.();
+      return;
+    }
+    // The drop zone is a large click target for the (visually hidden) file input.
+    if (event.target.closest?.('[data-role="drop-zone"]')) this.openPicker();
+  }
+
+  onDrag(event) {
+    const types = Array.from(event.dataTransfer?.types ?? []);
+    if (!types.includes("Files")) return;
+    // Without preventDefault on dragenter/dragover the browser would open the dropped file instead.
+    event.preventDefault();
+    if (event.type === "dragenter") this.dragDepth += 1;
+    // dragleave also fires when moving between children, hence the counter.
+    if (event.type === "dragleave") this.dragDepth = Math.max(0, this.dragDepth - 1);
+    if (event.type === "dragover") event.dataTransfer.dropEffect = this.disabled ? "none" : "copy";
+    if (event.type === "drop") {
+      this.dragDepth = 0;
+      this.onDrop(event.dataTransfer.files);
+    }
+    this.root.classList.toggle("is-dragover", this.dragDepth > 0 && !this.disabled);
+  }
+
+  onDrop(files) {
+    if (this.disabled || !files || files.length === 0) return;
+    if (files.length > 1) {
+      this.discardPending();
+      this.fail([MESSAGES.oneFile]);
+      return;
+    }
+    this.start(files[0]);
+  }
+
+  openPicker() {
+    if (!this.disabled) this.fileInput?.click();
+  }
+
+  /** Client-side checks, so users learn about a wrong file at once. The server checks everything again. */
+  validate(file) {
+    const problems = [];
+    const maxSize = Number.parseInt(this.root.dataset.maxSize || "", 10);
+    if (maxSize > 0 && file.size > maxSize) {
+      problems.push(MESSAGES.tooLarge(file.name, formatBytes(file.size), formatBytes(maxSize)));
+    }
+    const accept = this.root.dataset.accept ?? this.fileInput?.getAttribute("accept") ?? "";
+    if (!matchesAccept(file, accept)) problems.push(MESSAGES.wrongType(file.name, acceptEntries(accept).join(", ")));
+    return problems;
+  }
+
+  start(file) {
+    if (this.disabled) return;
+    // A new file replaces an upload still running or one that failed. Picking the same file again keeps its
+    // multipart session, so the upload resumes.
+    this.discardPending({ keepSessionOf: file });
+    this.guardForm(this.hiddenInput?.form);
+    const problems = this.validate(file);
+    if (problems.length) {
+      this.pending = { file, previewUrl: null, retryable: false, abort: null };
+      this.fail(problems);
+      return;
+    }
+    this.pending = {
+      file,
+      previewUrl: isImageFile(file) ? URL.createObjectURL(file) : null,
+      retryable: true,
+      abort: null,
+    };
+    this.upload();
+  }
+
+  /**
+   * Plan, upload, then commit the key. Also used by "Try again", which re-plans because plans expire, unless the
+   * file has a multipart session to resume.
+   */
+  async upload() {
+    const pending = this.pending;
+    const { file } = pending;
+    const controller = new AbortController();
+    const { signal } = controller;
+    pending.abort = () => controller.abort();
+    // Still the upload the user wants? (They may have cancelled, cleared or picked another file meanwhile.)
+    const isCurrent = () => this.pending === pending && !signal.aborted;
+
+    this.phase = "uploading";
+    this.errors = [];
+    this.blockedMessage = null;
+    this.setProgress(0);
+    this.announce(MESSAGES.uploading(file.name));
+    this.render();
+
+    // Decoding runs alongside the upload; the dimensions are only hints, the server reads the real ones.
+    const dimensions = this.isImageField && pending.previewUrl ? readImageSize(pending.previewUrl) : null;
+    const token = csrfToken(this.hiddenInput?.form);
+    const onProgress = (fraction) => isCurrent() && this.setProgress(fraction);
+    try {
+      const key = await transfer(pending, {
+        field: this.field,
+        parallel: this.parallelParts,
+        token,
+        signal,
+        onProgress,
+        onResume: () => this.announce(MESSAGES.resuming(file.name)),
+      });
+      const size = await dimensions;
+      if (!isCurrent()) return;
+      this.finish(key, file, size);
+    } catch (error) {
+      if (!isCurrent() || isAbort(error)) return;
+      if (!(error instanceof UploadError)) console.error(error);
+      this.fail(error instanceof UploadError ? error.messages : [MESSAGES.unexpected]);
+    }
+  }
+
+  finish(key, file, size) {
+    const { previewUrl } = this.pending;
+    const value = { key, name: file.name, ...(size ?? {}) };
+    this.pending = null;
+    this.phase = "idle";
+    this.blockedMessage = null;
+    this.setProgress(1);
+    this.setCommitted({
+      kind: "done",
+      value: JSON.stringify(value),
+      name: file.name,
+      url: null,
+      previewUrl,
+      ownsPreview: Boolean(previewUrl),
+    });
+    this.announce(MESSAGES.uploaded(file.name));
+    this.render();
+  }
+
+  fail(messages) {
+    this.phase = "error";
+    this.errors = messages;
+    this.blockedMessage = null;
+    this.announce("");
+    this.render();
+  }
+
+  /** Stop the upload (or dismiss the error) and go back to what the field held before. */
+  cancel() {
+    const wasUploading = this.phase === "uploading";
+    this.discardPending();
+    this.phase = "idle";
+    this.errors = [];
+    this.announce(wasUploading ? MESSAGES.cancelled : "");
+    this.render();
+  }
+
+  retry() {
+    if (this.phase === "error" && this.pending?.retryable) this.upload();
+  }
+
+  /** Empty the field. For a saved file this means "delete it" once the form is saved. */
+  clear() {
+    const hadSavedFile = this.committed.kind === "existing";
+    this.discardPending();
+    this.phase = "idle";
+    this.errors = [];
+    this.setCommitted(EMPTY);
+    this.announce(hadSavedFile ? MESSAGES.removedSaved : MESSAGES.removed);
+    this.render();
+  }
+
+  /** The form was submitted while this widget uploads: say why nothing happens. */
+  blockSubmit() {
+    this.blockedMessage = MESSAGES.submitBlocked;
+    this.render();
+  }
+
+  /** Called when the widget left the page (e.g. an inline row was deleted): nobody needs its upload anymore. */
+  stop() {
+    if (this.phase === "uploading") this.discardPending();
+  }
+
+  /**
+   * Stop and drop the pending upload. Its multipart session is aborted on the server too, unless it belongs to
+   * `keepSessionOf` (the same file picked again, which resumes it).
+   */
+  discardPending({ keepSessionOf = null } = {}) {
+    const { pending } = this;
+    if (!pending) return;
+    this.pending = null;
+    pending.abort?.();
+    const sameFile = keepSessionOf && pending.resumeKey === resumeKey(this.field, keepSessionOf);
+    if (sameFile) releaseSession(pending);
+    else endSession(pending, { abort: true, csrf: csrfToken(this.hiddenInput?.form) });
+    if (pending.previewUrl && pending.previewUrl !== this.committed.previewUrl) URL.revokeObjectURL(pending.previewUrl);
+  }
+
+  setCommitted(next) {
+    const previous = this.committed;
+    if (previous.ownsPreview && previous.previewUrl !== next.previewUrl) URL.revokeObjectURL(previous.previewUrl);
+    this.committed = next;
+    const input = this.hiddenInput;
+    if (input && input.value !== next.value) {
+      input.value = next.value;
+      // Let other scripts (dirty-form warnings, dependent fields) notice, as if the user had typed.
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+
+  setProgress(fraction) {
+    // Hold at 99% until storage has answered: all bytes sent is not the same as stored.
+    const percent = fraction >= 1 ? 100 : Math.min(99, Math.max(0, Math.floor(fraction * 100)));
+    const progress = this.part("progress");
+    const text = this.part("progress-text");
+    if (progress) progress.value = percent;
+    if (text) text.textContent = `${percent}%`;
+  }
+
+  announce(message) {
+    const status = this.part("status");
+    if (status) status.textContent = message;
+  }
+
+  render() {
+    const { committed, pending, phase } = this;
+    const state = this.state;
+    // Remembered before anything is hidden: browsers drop focus from an element the moment it disappears.
+    const focused = this.root.contains(document.activeElement) ? document.activeElement : null;
+    this.root.dataset.state = state;
+
+    // While uploading or after a failure, show the new file; otherwise what the hidden input holds.
+    const shown =
+      phase === "idle"
+        ? committed
+        : { name: pending?.file.name ?? "", url: null, previewUrl: pending?.previewUrl ?? null };
+    const show = (role, visible) => {
+      const element = this.part(role);
+      if (element) element.hidden = !visible;
+      return element;
+    };
+
+    show("drop-zone", state === "empty" || state === "error");
+    show("file", Boolean(shown.name));
+    const filename = this.part("filename");
+    if (filename) filename.textContent = shown.name;
+    const link = show("current-link", Boolean(shown.url));
+    if (link && shown.url) link.href = shown.url;
+    this.renderPreview(shown.previewUrl);
+    show("progress-group", phase === "uploading");
+
+    const hasValue = phase === "idle" && committed.kind !== "empty";
+    show("replace", hasValue);
+    show("clear", hasValue);
+    show("retry", phase === "error" && Boolean(pending?.retryable));
+    show("cancel", phase !== "idle");
+    for (const role of ["replace", "clear", "retry", "cancel"]) {
+      const button = this.part(role);
+      if (button) button.disabled = this.disabled;
+    }
+    this.renderErrors();
+    this.rescueFocus(focused);
+  }
+
+  renderPreview(url) {
+    const image = this.part("preview");
+    if (!image) return;
+    if (!url) {
+      image.hidden = true;
+      image.removeAttribute("src");
+      return;
+    }
+    if (image.getAttribute("src") !== url) image.src = url;
+    image.hidden = url === this.brokenPreview;
+  }
+
+  renderErrors() {
+    const region = this.part("error");
+    if (!region) return;
+    const messages = [...this.errors, ...(this.blockedMessage ? [this.blockedMessage] : [])];
+    const key = JSON.stringify(messages);
+    // Rewriting identical content would make screen readers announce the alert again.
+    if (key === this.renderedErrors) return;
+    this.renderedErrors = key;
+    region.replaceChildren();
+    if (messages.length === 1) {
+      region.textContent = messages[0];
+    } else if (messages.length > 1) {
+      const list = document.createElement("ul");
+      for (const message of messages) {
+        const item = document.createElement("li");
+        item.textContent = message;
+        list.append(item);
+      }
+      region.append(list);
+    }
+  }
+
+  /** A button that just got hidden must not take keyboard focus with it (keyboard users would land on <body>). */
+  rescueFocus(focused) {
+    if (!focused?.closest("[hidden]")) return;
+    const cancel = this.part("cancel");
+    const target = cancel && !cancel.hidden ? cancel : this.fileInput;
+    target?.focus({ preventScroll: true });
+  }
+}
