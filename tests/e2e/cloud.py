@@ -6,6 +6,9 @@ Fixtures, made available to every browser test by conftest.py.
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
@@ -14,6 +17,28 @@ from gallery.models import Document
 MiB = 1024 * 1024
 S3_PART_SIZE = 5 * MiB  # S3's smallest
 AZURE_BLOCK_SIZE = MiB  # this backend's smallest
+# Four parts: three of 5 MiB and one of 1 MiB.
+S3_LARGE_SIZE = 16 * MiB
+# Four blocks: three of 1 MiB and one of half a MiB.
+AZURE_LARGE_SIZE = 7 * MiB // 2
+
+
+def part_number(url: str) -> int | None:
+    """The part number of an S3 UploadPart URL, or ``None`` for any other request."""
+    values = parse_qs(urlsplit(url).query).get("partNumber")
+    return int(values[0]) if values else None
+
+
+def block_number(url: str) -> int | None:
+    """The part number of a Put Block URL (its block id is base64 of "<upload id>-<5-digit number>")."""
+    query = parse_qs(urlsplit(url).query)
+    if query.get("comp") != ["block"] or "blockid" not in query:
+        return None
+    return int(base64.b64decode(query["blockid"][0]).decode().rsplit("-", 1)[1])
+
+
+def endpoint_of(connection_string: str) -> str:
+    return dict(item.split("=", 1) for item in connection_string.split(";") if item)["BlobEndpoint"]
 
 
 @pytest.fixture

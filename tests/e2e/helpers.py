@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Callable
 import hashlib
 import io
 import json
+from pathlib import Path
+import random
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Locator, Page, Route, expect
+from playwright.sync_api import Locator, Page, Request, Response, Route, expect
 
 T = TypeVar("T")
 
@@ -143,3 +147,70 @@ class UploadGate:
         self.hold = False
         while self.held:
             self.held.pop(0).continue_()
+
+
+def large_pdf(directory: Path, name: str, seed: int, size: int) -> tuple[Path, bytes]:
+    """A file on disk that the server takes for a PDF (its first bytes), with random content so that misplaced
+    parts would show. Picking a path is much quicker than sending megabytes of buffer to the browser, and it keeps
+    the file's name, size and modification time from one pick to the next."""
+    head = b"%PDF-1.4\n"
+    data = head + random.Random(seed).randbytes(size - len(head))
+    path = directory / name
+    path.write_bytes(data)
+    return path, data
+
+
+class StorageTraffic:
+    """What the page sends to the storage server and to our endpoints, as the browser issues it.
+
+    ``part_number`` tells which part (S3) or block (Azure) a storage URL uploads, or ``None``. ``reset()`` starts
+    counting afresh; the multipart endpoints are recognised by the URLs of the first plan.
+    """
+
+    def __init__(self, page: Page, endpoint: str, part_number: Callable[[str], int | None]):
+        self.endpoint = endpoint.rstrip("/")
+        self.part_number = part_number
+        self.requests: list[Request] = []
+        self.finished: list[Request] = []
+        self.plan_responses: list[Response] = []
+        self._plan: dict | None = None
+        page.on("request", lambda request: self.requests.append(request))
+        page.on("requestfinished", lambda request: self.finished.append(request))
+        page.on("response", self._on_response)
+
+    def _on_response(self, response: Response) -> None:
+        if "/generate-upload-url/" in response.url:
+            self.plan_responses.append(response)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.finished.clear()
+
+    def to_storage(self, method: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method and r.url.startswith(self.endpoint + "/")]
+
+    def part_puts(self) -> Counter:
+        """Part number -> how many times the browser sent it."""
+        return Counter(self.part_number(r.url) for r in self.to_storage("PUT") if self.part_number(r.url))
+
+    def parts_stored(self) -> set[int]:
+        """Parts whose PUT the storage answered with success."""
+        return {
+            self.part_number(r.url)
+            for r in self.finished
+            if r.method == "PUT" and self.part_number(r.url) and r.response() and r.response().ok
+        }
+
+    def plan(self) -> dict:
+        """The first plan's body (read before the page navigates away: the browser drops it then)."""
+        if self._plan is None:
+            self._plan = self.plan_responses[0].json()
+        return self._plan
+
+    def to_endpoint(self, name: str) -> list[Request]:
+        """POSTs to the multipart endpoint the first plan named ``name`` (signUrl, listUrl, ...)."""
+        path = urlsplit(self.plan()["uploadUrl"]["multipart"][name]).path
+        return [r for r in self.requests if r.method == "POST" and urlsplit(r.url).path == path]
+
+    def plans(self) -> list[Request]:
+        return [r for r in self.requests if "/generate-upload-url/" in r.url]

@@ -17,9 +17,8 @@ from gallery.models import Document
 from tests.azure.conftest import blob_bytes, container_blobs
 from tests.s3.conftest import bucket_keys, object_bytes
 
-from .helpers import PDF_BYTES, eventually, payload, sha256
-from .test_azure import block_number, endpoint_of, large_pdf as large_azure_pdf
-from .test_s3 import large_pdf as large_s3_pdf, part_number
+from .cloud import AZURE_LARGE_SIZE, S3_LARGE_SIZE, block_number, endpoint_of, part_number
+from .helpers import PDF_BYTES, eventually, large_pdf, payload, sha256
 
 pytestmark = pytest.mark.browser
 
@@ -94,7 +93,7 @@ def test_large_file_goes_up_in_parts_on_s3(
         s3_client.put_bucket_cors(Bucket=multipart, CORSConfiguration={"CORSRules": [rule]})
     page = logged_in_page
     traffic = Traffic(page)
-    path, data = large_s3_pdf(tmp_path, "big.pdf", seed=13)  # four parts of at most 5 MiB
+    path, data = large_pdf(tmp_path, "big.pdf", seed=13, size=S3_LARGE_SIZE)  # four parts of at most 5 MiB
 
     document = create_through_the_page(page, "Big on S3", path)
 
@@ -116,7 +115,7 @@ def test_large_file_goes_up_in_blocks_on_azure(
 ):
     page = logged_in_page
     traffic = Traffic(page)
-    path, data = large_azure_pdf(tmp_path, "big.pdf", seed=17)  # four blocks of at most 1 MiB
+    path, data = large_pdf(tmp_path, "big.pdf", seed=17, size=AZURE_LARGE_SIZE)  # four blocks of at most 1 MiB
 
     document = create_through_the_page(page, "Big on Azure", path)
 

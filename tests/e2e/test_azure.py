@@ -7,99 +7,28 @@ counted at the browser (``page.on("request")``) and interrupted with ``page.rout
 
 from __future__ import annotations
 
-import base64
 from collections import Counter
 from collections.abc import Callable
 import json
-from pathlib import Path
-import random
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Page, Request, Response, Route, expect
+from playwright.sync_api import Page, Route, expect
 import pytest
 
 from gallery.models import Document
 from tests.azure.conftest import blob_bytes, container_blobs, uncommitted_blocks
 
-from .helpers import PDF_BYTES, eventually, hidden_value, part, payload, sha256, widget
+from .cloud import AZURE_LARGE_SIZE, block_number, endpoint_of
+from .helpers import PDF_BYTES, StorageTraffic, eventually, hidden_value, large_pdf, part, payload, sha256, widget
 
 pytestmark = pytest.mark.browser
 
-MiB = 1024 * 1024
-# Four blocks: three of 1 MiB and one of half a MiB.
-LARGE_SIZE = 7 * MiB // 2
 RESUME_PREFIX = "alliance-platform-storage:multipart:"
-
-
-def large_pdf(directory: Path, name: str, seed: int, size: int = LARGE_SIZE) -> tuple[Path, bytes]:
-    """A file on disk that the server takes for a PDF, with random content so that misplaced blocks would show;
-    picked by path, it keeps its name, size and modification time from one pick to the next."""
-    head = b"%PDF-1.4\n"
-    data = head + random.Random(seed).randbytes(size - len(head))
-    path = directory / name
-    path.write_bytes(data)
-    return path, data
-
-
-def block_number(url: str) -> int | None:
-    """The part number of a Put Block URL (its block id is base64 of "<upload id>-<5-digit number>")."""
-    query = parse_qs(urlsplit(url).query)
-    if query.get("comp") != ["block"] or "blockid" not in query:
-        return None
-    return int(base64.b64decode(query["blockid"][0]).decode().rsplit("-", 1)[1])
 
 
 def is_block_upload(url: str) -> bool:
     return block_number(url) is not None
-
-
-class AzureTraffic:
-    """What the page sends to Azurite and to our endpoints, as the browser issues it."""
-
-    def __init__(self, page: Page, endpoint: str):
-        self.endpoint = endpoint.rstrip("/")
-        self.requests: list[Request] = []
-        self.finished: list[Request] = []
-        self.plan_responses: list[Response] = []
-        self._plan: dict | None = None
-        page.on("request", lambda request: self.requests.append(request))
-        page.on("requestfinished", lambda request: self.finished.append(request))
-        page.on("response", self._on_response)
-
-    def _on_response(self, response: Response) -> None:
-        if "/generate-upload-url/" in response.url:
-            self.plan_responses.append(response)
-
-    def reset(self) -> None:
-        self.requests.clear()
-        self.finished.clear()
-
-    def to_storage(self, method: str) -> list[Request]:
-        return [r for r in self.requests if r.method == method and r.url.startswith(self.endpoint + "/")]
-
-    def block_puts(self) -> Counter:
-        """Block number -> how many times the browser sent it."""
-        return Counter(block_number(r.url) for r in self.to_storage("PUT") if block_number(r.url))
-
-    def blocks_stored(self) -> set[int]:
-        return {
-            block_number(r.url)
-            for r in self.finished
-            if r.method == "PUT" and block_number(r.url) and r.response() and r.response().ok
-        }
-
-    def plan(self) -> dict:
-        if self._plan is None:
-            self._plan = self.plan_responses[0].json()
-        return self._plan
-
-    def to_endpoint(self, name: str) -> list[Request]:
-        path = urlsplit(self.plan()["uploadUrl"]["multipart"][name]).path
-        return [r for r in self.requests if r.method == "POST" and urlsplit(r.url).path == path]
-
-    def plans(self) -> list[Request]:
-        return [r for r in self.requests if "/generate-upload-url/" in r.url]
 
 
 def route_blocks(page: Page, handler: Callable[[Route], None]) -> None:
@@ -133,10 +62,6 @@ def expect_done(file_widget, name: str) -> dict:
     return value
 
 
-def endpoint_of(connection_string: str) -> str:
-    return dict(item.split("=", 1) for item in connection_string.split(";") if item)["BlobEndpoint"]
-
-
 def assert_promoted(page: Page, blob_service, container: str, document: Document, name: str, data: bytes) -> None:
     """The record holds its final blob, with the uploaded bytes, and the temporary blob is gone."""
     assert document.file.name == f"documents/{name}"
@@ -148,7 +73,7 @@ def test_small_pdf_single_put_promoted_and_downloadable(
     logged_in_page: Page, live_server, azure_container, azurite, blob_service
 ):
     page = logged_in_page
-    traffic = AzureTraffic(page, endpoint_of(azurite))
+    traffic = StorageTraffic(page, endpoint_of(azurite), block_number)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     part(file_widget, "file-input").set_input_files(payload("report.pdf", "application/pdf", PDF_BYTES))
@@ -158,7 +83,7 @@ def test_small_pdf_single_put_promoted_and_downloadable(
     puts = traffic.to_storage("PUT")
     assert [urlsplit(r.url).path.split("/", 3)[-1] for r in puts] == [value["key"]]
     assert puts[0].headers["x-ms-blob-type"] == "BlockBlob"
-    assert traffic.block_puts() == Counter()
+    assert traffic.part_puts() == Counter()
     properties = blob_service.get_blob_client(azure_container, value["key"]).get_blob_properties()
     assert properties.content_settings.content_type == "application/pdf"
 
@@ -179,12 +104,12 @@ def test_large_file_uploads_in_parallel_blocks(
     logged_in_page: Page, live_server, blocks, azurite, blob_service, tmp_path
 ):
     page = logged_in_page
-    traffic = AzureTraffic(page, endpoint_of(azurite))
+    traffic = StorageTraffic(page, endpoint_of(azurite), block_number)
     held: list[Route] = []
     route_blocks(page, lambda route: held.append(route))
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, data = large_pdf(tmp_path, "big.pdf", seed=7)
+    path, data = large_pdf(tmp_path, "big.pdf", seed=7, size=AZURE_LARGE_SIZE)
 
     part(file_widget, "file-input").set_input_files(path)
     # All four blocks are on the wire at once: none of them has been let through yet.
@@ -197,7 +122,7 @@ def test_large_file_uploads_in_parallel_blocks(
     page.unroute(is_block_upload)
 
     value = expect_done(file_widget, "big.pdf")
-    assert traffic.block_puts() == {1: 1, 2: 1, 3: 1, 4: 1}
+    assert traffic.part_puts() == {1: 1, 2: 1, 3: 1, 4: 1}
     # The block ids came with the signed URLs: no list of stored blocks was needed to complete.
     assert traffic.to_endpoint("listUrl") == []
     assert len(traffic.to_endpoint("completeUrl")) == 1
@@ -214,7 +139,7 @@ def test_retry_after_dropped_connection_sends_only_missing_blocks(
     logged_in_page: Page, live_server, blocks, azurite, blob_service, tmp_path
 ):
     page = logged_in_page
-    traffic = AzureTraffic(page, endpoint_of(azurite))
+    traffic = StorageTraffic(page, endpoint_of(azurite), block_number)
 
     def drop_block_3(route: Route) -> None:
         if block_number(route.request.url) == 3:
@@ -225,13 +150,13 @@ def test_retry_after_dropped_connection_sends_only_missing_blocks(
     route_blocks(page, drop_block_3)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, data = large_pdf(tmp_path, "flaky.pdf", seed=23)
+    path, data = large_pdf(tmp_path, "flaky.pdf", seed=23, size=AZURE_LARGE_SIZE)
     part(file_widget, "file-input").set_input_files(path)
 
     # The widget retries the block four times, with growing pauses, then gives up and offers "Try again".
     expect(file_widget).to_have_attribute("data-state", "error")
     expect(part(file_widget, "retry")).to_be_visible()
-    assert traffic.block_puts() == {1: 1, 2: 1, 3: 5, 4: 1}
+    assert traffic.part_puts() == {1: 1, 2: 1, 3: 5, 4: 1}
     assert hidden_value(file_widget) is None
     assert len(stored_sessions(page)) == 1
 
@@ -240,7 +165,7 @@ def test_retry_after_dropped_connection_sends_only_missing_blocks(
     part(file_widget, "retry").click()
     expect_done(file_widget, "flaky.pdf")
     # Resumed: the server listed the uncommitted blocks, only the missing one went up again, nothing was re-planned.
-    assert traffic.block_puts() == {3: 1}
+    assert traffic.part_puts() == {3: 1}
     assert len(traffic.to_endpoint("listUrl")) == 1
     assert traffic.plans() == []
     assert stored_sessions(page) == []
@@ -253,8 +178,8 @@ def test_upload_resumes_after_reload_without_resending_stored_blocks(
     logged_in_page: Page, live_server, blocks, azurite, blob_service, tmp_path
 ):
     page = logged_in_page
-    traffic = AzureTraffic(page, endpoint_of(azurite))
-    path, data = large_pdf(tmp_path, "resumable.pdf", seed=31)
+    traffic = StorageTraffic(page, endpoint_of(azurite), block_number)
+    path, data = large_pdf(tmp_path, "resumable.pdf", seed=31, size=AZURE_LARGE_SIZE)
 
     def only_blocks_1_and_2(route: Route) -> None:
         if block_number(route.request.url) in (1, 2):
@@ -266,7 +191,7 @@ def test_upload_resumes_after_reload_without_resending_stored_blocks(
     page.goto("/documents/new/")
     part(widget(page, "file"), "file-input").set_input_files(path)
 
-    eventually(page, lambda: traffic.blocks_stored() == {1, 2})
+    eventually(page, lambda: traffic.parts_stored() == {1, 2})
     planned_key = traffic.plan()["key"]
     assert len(uncommitted_blocks(blob_service, blocks, planned_key)) == 2
     assert len(stored_sessions(page)) == 1
@@ -291,7 +216,7 @@ def test_upload_resumes_after_reload_without_resending_stored_blocks(
 
     value = expect_done(file_widget, "resumable.pdf")
     assert value["key"] == planned_key
-    assert traffic.block_puts() == {3: 1, 4: 1}
+    assert traffic.part_puts() == {3: 1, 4: 1}
     assert traffic.plans() == []
     assert len(traffic.to_endpoint("listUrl")) == 1
     assert stored_sessions(page) == []
@@ -304,7 +229,7 @@ def test_cancel_discards_the_uploaded_blocks(
     logged_in_page: Page, live_server, blocks, azurite, blob_service, tmp_path
 ):
     page = logged_in_page
-    traffic = AzureTraffic(page, endpoint_of(azurite))
+    traffic = StorageTraffic(page, endpoint_of(azurite), block_number)
     held: list[Route] = []
 
     def only_block_1(route: Route) -> None:
@@ -316,9 +241,9 @@ def test_cancel_discards_the_uploaded_blocks(
     route_blocks(page, only_block_1)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, _data = large_pdf(tmp_path, "cancelled.pdf", seed=5)
+    path, _data = large_pdf(tmp_path, "cancelled.pdf", seed=5, size=AZURE_LARGE_SIZE)
     part(file_widget, "file-input").set_input_files(path)
-    eventually(page, lambda: traffic.blocks_stored() == {1} and len(held) >= 3)
+    eventually(page, lambda: traffic.parts_stored() == {1} and len(held) >= 3)
     key = traffic.plan()["key"]
     assert len(uncommitted_blocks(blob_service, blocks, key)) == 1
 

@@ -7,98 +7,23 @@ browser (``page.on("request")``) and interrupted with ``page.route``; nothing he
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 import json
-from pathlib import Path
-import random
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.sync_api import Page, Request, Response, Route, expect
+from playwright.sync_api import Page, Route, expect
 import pytest
 
 from gallery.models import Document
 from tests.s3.conftest import bucket_keys, object_bytes
 
-from .helpers import PDF_BYTES, eventually, hidden_value, part, payload, sha256, widget
+from .cloud import S3_LARGE_SIZE, part_number
+from .helpers import PDF_BYTES, StorageTraffic, eventually, hidden_value, large_pdf, part, payload, sha256, widget
 
 pytestmark = pytest.mark.browser
 
-MiB = 1024 * 1024
-# Four parts: three of 5 MiB and one of 1 MiB.
-LARGE_SIZE = 16 * MiB
 RESUME_PREFIX = "alliance-platform-storage:multipart:"
-
-
-def large_pdf(directory: Path, name: str, seed: int, size: int = LARGE_SIZE) -> tuple[Path, bytes]:
-    """A file on disk that the server takes for a PDF (its first bytes), with random content so that misplaced
-    parts would show. Picking a path is much quicker than sending megabytes of buffer to the browser, and it keeps
-    the file's name, size and modification time from one pick to the next."""
-    head = b"%PDF-1.4\n"
-    data = head + random.Random(seed).randbytes(size - len(head))
-    path = directory / name
-    path.write_bytes(data)
-    return path, data
-
-
-class S3Traffic:
-    """What the page sends to the S3 server and to our endpoints, as the browser issues it.
-
-    ``reset()`` starts counting afresh; the multipart endpoints are recognised by the URLs of the first plan.
-    """
-
-    def __init__(self, page: Page, endpoint: str):
-        self.endpoint = endpoint.rstrip("/")
-        self.requests: list[Request] = []
-        self.finished: list[Request] = []
-        self.plan_responses: list[Response] = []
-        self._plan: dict | None = None
-        page.on("request", lambda request: self.requests.append(request))
-        page.on("requestfinished", lambda request: self.finished.append(request))
-        page.on("response", self._on_response)
-
-    def _on_response(self, response: Response) -> None:
-        if "/generate-upload-url/" in response.url:
-            self.plan_responses.append(response)
-
-    def reset(self) -> None:
-        self.requests.clear()
-        self.finished.clear()
-
-    def to_storage(self, method: str) -> list[Request]:
-        return [r for r in self.requests if r.method == method and r.url.startswith(self.endpoint + "/")]
-
-    def part_puts(self) -> Counter:
-        """Part number -> how many times the browser sent it."""
-        return Counter(part_number(r.url) for r in self.to_storage("PUT") if part_number(r.url))
-
-    def parts_stored(self) -> set[int]:
-        """Parts whose PUT storage answered with success."""
-        return {
-            part_number(r.url)
-            for r in self.finished
-            if r.method == "PUT" and part_number(r.url) and r.response() and r.response().ok
-        }
-
-    def plan(self) -> dict:
-        """The first plan's body (read before the page navigates away: the browser drops it then)."""
-        if self._plan is None:
-            self._plan = self.plan_responses[0].json()
-        return self._plan
-
-    def to_endpoint(self, name: str) -> list[Request]:
-        """POSTs to the multipart endpoint the first plan named ``name`` (signUrl, listUrl, ...)."""
-        path = urlsplit(self.plan()["uploadUrl"]["multipart"][name]).path
-        return [r for r in self.requests if r.method == "POST" and urlsplit(r.url).path == path]
-
-    def plans(self) -> list[Request]:
-        return [r for r in self.requests if "/generate-upload-url/" in r.url]
-
-
-def part_number(url: str) -> int | None:
-    values = parse_qs(urlsplit(url).query).get("partNumber")
-    return int(values[0]) if values else None
 
 
 def is_part_upload(url: str) -> bool:
@@ -149,7 +74,7 @@ def test_small_pdf_single_post_promoted_and_downloadable(
     s3_server,
 ):
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     part(file_widget, "file-input").set_input_files(payload("report.pdf", "application/pdf", PDF_BYTES))
@@ -183,12 +108,12 @@ def test_large_file_uploads_in_parallel_parts(
     tmp_path,
 ):
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     held: list[Route] = []
     route_parts(page, lambda route: held.append(route))
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, data = large_pdf(tmp_path, "big.pdf", seed=7)
+    path, data = large_pdf(tmp_path, "big.pdf", seed=7, size=S3_LARGE_SIZE)
 
     part(file_widget, "file-input").set_input_files(path)
     # All four parts are on the wire at once: none of them has been let through yet.
@@ -222,7 +147,7 @@ def test_failed_part_is_retried_with_a_freshly_signed_url(
     tmp_path,
 ):
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     aborted: list[str] = []
 
     def drop_part_3_once(route: Route) -> None:
@@ -235,7 +160,7 @@ def test_failed_part_is_retried_with_a_freshly_signed_url(
     route_parts(page, drop_part_3_once)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, data = large_pdf(tmp_path, "retried.pdf", seed=11)
+    path, data = large_pdf(tmp_path, "retried.pdf", seed=11, size=S3_LARGE_SIZE)
     part(file_widget, "file-input").set_input_files(path)
 
     expect_done(file_widget, "retried.pdf")
@@ -261,7 +186,7 @@ def test_retry_after_dropped_connection_sends_only_missing_parts(
     tmp_path,
 ):
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
 
     def drop_part_3(route: Route) -> None:
         if part_number(route.request.url) == 3:
@@ -272,7 +197,7 @@ def test_retry_after_dropped_connection_sends_only_missing_parts(
     route_parts(page, drop_part_3)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, data = large_pdf(tmp_path, "flaky.pdf", seed=23)
+    path, data = large_pdf(tmp_path, "flaky.pdf", seed=23, size=S3_LARGE_SIZE)
     part(file_widget, "file-input").set_input_files(path)
 
     # The widget retries the part four times, with growing pauses, then gives up and offers "Try again".
@@ -306,9 +231,9 @@ def test_upload_resumes_after_reload_without_resending_stored_parts(
     tmp_path,
 ):
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     # The pick after the reload finds the same name, size and modification time.
-    path, data = large_pdf(tmp_path, "resumable.pdf", seed=31)
+    path, data = large_pdf(tmp_path, "resumable.pdf", seed=31, size=S3_LARGE_SIZE)
 
     def only_parts_1_and_2(route: Route) -> None:
         if part_number(route.request.url) in (1, 2):
@@ -363,12 +288,12 @@ def test_cancel_aborts_the_multipart_upload(
     tmp_path,
 ):
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     held: list[Route] = []
     route_parts(page, lambda route: held.append(route))
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, _data = large_pdf(tmp_path, "cancelled.pdf", seed=5)
+    path, _data = large_pdf(tmp_path, "cancelled.pdf", seed=5, size=S3_LARGE_SIZE)
     part(file_widget, "file-input").set_input_files(path)
     eventually(page, lambda: len(held) >= 4)
     assert len(s3_client.list_multipart_uploads(Bucket=multipart).get("Uploads", [])) == 1
@@ -400,10 +325,10 @@ def test_bucket_hiding_etags_still_completes_through_the_parts_list(
         },
     )
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, data = large_pdf(tmp_path, "hidden-etags.pdf", seed=41)
+    path, data = large_pdf(tmp_path, "hidden-etags.pdf", seed=41, size=S3_LARGE_SIZE)
     part(file_widget, "file-input").set_input_files(path)
 
     expect_done(file_widget, "hidden-etags.pdf")
@@ -427,7 +352,7 @@ def test_refused_completion_shows_the_server_message_and_forgets_the_upload(
     tmp_path,
 ):
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     refusal = json.dumps({"detail": "The file is larger than this field allows."})
     page.route(
         "**/multipart/complete/",
@@ -435,7 +360,7 @@ def test_refused_completion_shows_the_server_message_and_forgets_the_upload(
     )
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
-    path, _data = large_pdf(tmp_path, "refused.pdf", seed=43)
+    path, _data = large_pdf(tmp_path, "refused.pdf", seed=43, size=S3_LARGE_SIZE)
     part(file_widget, "file-input").set_input_files(path)
 
     expect(file_widget).to_have_attribute("data-state", "error")
@@ -459,7 +384,7 @@ def test_same_file_in_two_widgets_of_one_field_gets_two_uploads(
     """Like two inline rows in the admin: one field id, the same file picked in both while the first still uploads.
     The second must not join the first's multipart upload (both would end up with one key)."""
     page = logged_in_page
-    traffic = S3Traffic(page, s3_server["endpoint_url"])
+    traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     held: list[Route] = []
     route_parts(page, lambda route: held.append(route))
     page.goto("/documents/new/")
@@ -473,7 +398,7 @@ def test_same_file_in_two_widgets_of_one_field_gets_two_uploads(
     )
     first, second = widget(page, "file"), widget(page, "second-file")
     expect(second).to_have_attribute("data-state", "empty")
-    path, data = large_pdf(tmp_path, "twice.pdf", seed=47)
+    path, data = large_pdf(tmp_path, "twice.pdf", seed=47, size=S3_LARGE_SIZE)
 
     part(first, "file-input").set_input_files(path)
     eventually(page, lambda: len(held) >= 4)
