@@ -29,12 +29,20 @@ def part_number(url: str) -> int | None:
     return int(values[0]) if values else None
 
 
+def is_part_upload(url: str) -> bool:
+    return part_number(url) is not None
+
+
 def block_number(url: str) -> int | None:
     """The part number of a Put Block URL (its block id is base64 of "<upload id>-<5-digit number>")."""
     query = parse_qs(urlsplit(url).query)
     if query.get("comp") != ["block"] or "blockid" not in query:
         return None
     return int(base64.b64decode(query["blockid"][0]).decode().rsplit("-", 1)[1])
+
+
+def is_block_upload(url: str) -> bool:
+    return block_number(url) is not None
 
 
 def endpoint_of(connection_string: str) -> str:

@@ -214,3 +214,42 @@ class StorageTraffic:
 
     def plans(self) -> list[Request]:
         return [r for r in self.requests if "/generate-upload-url/" in r.url]
+
+
+RESUME_PREFIX = "alliance-platform-storage:multipart:"
+
+
+def route_part_uploads(page: Page, is_part_upload: Callable[[str], bool], handler: Callable[[Route], None]) -> None:
+    """Send the part (S3) or block (Azure) uploads to ``handler``; CORS preflights and anything else go through.
+    ``page.unroute(is_part_upload)`` ends it."""
+
+    def dispatch(route: Route) -> None:
+        if route.request.method == "PUT":
+            handler(route)
+        else:
+            route.continue_()
+
+    page.route(is_part_upload, dispatch)
+
+
+def stored_sessions(page: Page) -> list[str]:
+    """The widget's saved multipart sessions (what lets an upload resume after a reload)."""
+    return page.evaluate(f"Object.keys(localStorage).filter((key) => key.startsWith({json.dumps(RESUME_PREFIX)}))")
+
+
+def save(page: Page, live_server, title: str):
+    """Submit the demo's document form and return the saved record."""
+    from gallery.models import Document
+
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(f"{live_server.url}/")
+    return Document.objects.get(title=title)
+
+
+def expect_done(file_widget: Locator, name: str) -> dict:
+    expect(file_widget).to_have_attribute("data-state", "done")
+    expect(part(file_widget, "progress-text")).to_have_text("100%")
+    value = hidden_value(file_widget)
+    assert value["name"] == name, value
+    return value

@@ -8,8 +8,6 @@ counted at the browser (``page.on("request")``) and interrupted with ``page.rout
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-import json
 import re
 from urllib.parse import urlsplit
 
@@ -19,47 +17,24 @@ import pytest
 from gallery.models import Document
 from tests.azure.conftest import blob_bytes, container_blobs, uncommitted_blocks
 
-from .cloud import AZURE_LARGE_SIZE, block_number, endpoint_of
-from .helpers import PDF_BYTES, StorageTraffic, eventually, hidden_value, large_pdf, part, payload, sha256, widget
+from .cloud import AZURE_LARGE_SIZE, block_number, endpoint_of, is_block_upload
+from .helpers import (
+    PDF_BYTES,
+    StorageTraffic,
+    eventually,
+    expect_done,
+    hidden_value,
+    large_pdf,
+    part,
+    payload,
+    route_part_uploads,
+    save,
+    sha256,
+    stored_sessions,
+    widget,
+)
 
 pytestmark = pytest.mark.browser
-
-RESUME_PREFIX = "alliance-platform-storage:multipart:"
-
-
-def is_block_upload(url: str) -> bool:
-    return block_number(url) is not None
-
-
-def route_blocks(page: Page, handler: Callable[[Route], None]) -> None:
-    """Send the Put Block requests to ``handler``; the CORS preflights and anything else go through."""
-
-    def dispatch(route: Route) -> None:
-        if route.request.method == "PUT":
-            handler(route)
-        else:
-            route.continue_()
-
-    page.route(is_block_upload, dispatch)
-
-
-def stored_sessions(page: Page) -> list[str]:
-    return page.evaluate(f"Object.keys(localStorage).filter((key) => key.startsWith({json.dumps(RESUME_PREFIX)}))")
-
-
-def save(page: Page, live_server, title: str) -> Document:
-    page.get_by_label("Title").fill(title)
-    page.get_by_role("button", name="Save").click()
-    expect(page).to_have_url(f"{live_server.url}/")
-    return Document.objects.get(title=title)
-
-
-def expect_done(file_widget, name: str) -> dict:
-    expect(file_widget).to_have_attribute("data-state", "done")
-    expect(part(file_widget, "progress-text")).to_have_text("100%")
-    value = hidden_value(file_widget)
-    assert value["name"] == name, value
-    return value
 
 
 def assert_promoted(page: Page, blob_service, container: str, document: Document, name: str, data: bytes) -> None:
@@ -106,7 +81,7 @@ def test_large_file_uploads_in_parallel_blocks(
     page = logged_in_page
     traffic = StorageTraffic(page, endpoint_of(azurite), block_number)
     held: list[Route] = []
-    route_blocks(page, lambda route: held.append(route))
+    route_part_uploads(page, is_block_upload, lambda route: held.append(route))
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     path, data = large_pdf(tmp_path, "big.pdf", seed=7, size=AZURE_LARGE_SIZE)
@@ -147,7 +122,7 @@ def test_retry_after_dropped_connection_sends_only_missing_blocks(
         else:
             route.continue_()
 
-    route_blocks(page, drop_block_3)
+    route_part_uploads(page, is_block_upload, drop_block_3)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     path, data = large_pdf(tmp_path, "flaky.pdf", seed=23, size=AZURE_LARGE_SIZE)
@@ -187,7 +162,7 @@ def test_upload_resumes_after_reload_without_resending_stored_blocks(
         else:
             route.abort("connectionreset")
 
-    route_blocks(page, only_blocks_1_and_2)
+    route_part_uploads(page, is_block_upload, only_blocks_1_and_2)
     page.goto("/documents/new/")
     part(widget(page, "file"), "file-input").set_input_files(path)
 
@@ -200,7 +175,7 @@ def test_upload_resumes_after_reload_without_resending_stored_blocks(
     page.reload()
     held: list[Route] = []
     page.unroute(is_block_upload)
-    route_blocks(page, lambda route: held.append(route))
+    route_part_uploads(page, is_block_upload, lambda route: held.append(route))
     traffic.reset()
     file_widget = widget(page, "file")
     expect(file_widget).to_have_attribute("data-state", "empty")
@@ -238,7 +213,7 @@ def test_cancel_discards_the_uploaded_blocks(
         else:
             held.append(route)
 
-    route_blocks(page, only_block_1)
+    route_part_uploads(page, is_block_upload, only_block_1)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     path, _data = large_pdf(tmp_path, "cancelled.pdf", seed=5, size=AZURE_LARGE_SIZE)

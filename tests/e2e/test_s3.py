@@ -7,7 +7,6 @@ browser (``page.on("request")``) and interrupted with ``page.route``; nothing he
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -18,47 +17,24 @@ import pytest
 from gallery.models import Document
 from tests.s3.conftest import bucket_keys, object_bytes
 
-from .cloud import S3_LARGE_SIZE, part_number
-from .helpers import PDF_BYTES, StorageTraffic, eventually, hidden_value, large_pdf, part, payload, sha256, widget
+from .cloud import S3_LARGE_SIZE, is_part_upload, part_number
+from .helpers import (
+    PDF_BYTES,
+    StorageTraffic,
+    eventually,
+    expect_done,
+    hidden_value,
+    large_pdf,
+    part,
+    payload,
+    route_part_uploads,
+    save,
+    sha256,
+    stored_sessions,
+    widget,
+)
 
 pytestmark = pytest.mark.browser
-
-RESUME_PREFIX = "alliance-platform-storage:multipart:"
-
-
-def is_part_upload(url: str) -> bool:
-    return part_number(url) is not None
-
-
-def route_parts(page: Page, handler: Callable[[Route], None]) -> None:
-    """Send the part uploads (PUT ...?partNumber=N&uploadId=...) to ``handler``; anything else goes through."""
-
-    def dispatch(route: Route) -> None:
-        if route.request.method == "PUT":
-            handler(route)
-        else:
-            route.continue_()
-
-    page.route(is_part_upload, dispatch)
-
-
-def stored_sessions(page: Page) -> list[str]:
-    return page.evaluate(f"Object.keys(localStorage).filter((key) => key.startsWith({json.dumps(RESUME_PREFIX)}))")
-
-
-def save(page: Page, live_server, title: str) -> Document:
-    page.get_by_label("Title").fill(title)
-    page.get_by_role("button", name="Save").click()
-    expect(page).to_have_url(f"{live_server.url}/")
-    return Document.objects.get(title=title)
-
-
-def expect_done(file_widget, name: str) -> dict:
-    expect(file_widget).to_have_attribute("data-state", "done")
-    expect(part(file_widget, "progress-text")).to_have_text("100%")
-    value = hidden_value(file_widget)
-    assert value["name"] == name, value
-    return value
 
 
 def assert_promoted(s3_client, bucket: str, document: Document, name: str, data: bytes) -> None:
@@ -110,7 +86,7 @@ def test_large_file_uploads_in_parallel_parts(
     page = logged_in_page
     traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     held: list[Route] = []
-    route_parts(page, lambda route: held.append(route))
+    route_part_uploads(page, is_part_upload, lambda route: held.append(route))
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     path, data = large_pdf(tmp_path, "big.pdf", seed=7, size=S3_LARGE_SIZE)
@@ -157,7 +133,7 @@ def test_failed_part_is_retried_with_a_freshly_signed_url(
         else:
             route.continue_()
 
-    route_parts(page, drop_part_3_once)
+    route_part_uploads(page, is_part_upload, drop_part_3_once)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     path, data = large_pdf(tmp_path, "retried.pdf", seed=11, size=S3_LARGE_SIZE)
@@ -194,7 +170,7 @@ def test_retry_after_dropped_connection_sends_only_missing_parts(
         else:
             route.continue_()
 
-    route_parts(page, drop_part_3)
+    route_part_uploads(page, is_part_upload, drop_part_3)
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     path, data = large_pdf(tmp_path, "flaky.pdf", seed=23, size=S3_LARGE_SIZE)
@@ -241,7 +217,7 @@ def test_upload_resumes_after_reload_without_resending_stored_parts(
         else:
             route.abort("connectionreset")
 
-    route_parts(page, only_parts_1_and_2)
+    route_part_uploads(page, is_part_upload, only_parts_1_and_2)
     page.goto("/documents/new/")
     part(widget(page, "file"), "file-input").set_input_files(path)
 
@@ -253,7 +229,7 @@ def test_upload_resumes_after_reload_without_resending_stored_parts(
     page.reload()
     held: list[Route] = []
     page.unroute(is_part_upload)
-    route_parts(page, lambda route: held.append(route))
+    route_part_uploads(page, is_part_upload, lambda route: held.append(route))
     traffic.reset()
     file_widget = widget(page, "file")
     expect(file_widget).to_have_attribute("data-state", "empty")
@@ -290,7 +266,7 @@ def test_cancel_aborts_the_multipart_upload(
     page = logged_in_page
     traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     held: list[Route] = []
-    route_parts(page, lambda route: held.append(route))
+    route_part_uploads(page, is_part_upload, lambda route: held.append(route))
     page.goto("/documents/new/")
     file_widget = widget(page, "file")
     path, _data = large_pdf(tmp_path, "cancelled.pdf", seed=5, size=S3_LARGE_SIZE)
@@ -386,7 +362,7 @@ def test_same_file_in_two_widgets_of_one_field_gets_two_uploads(
     page = logged_in_page
     traffic = StorageTraffic(page, s3_server["endpoint_url"], part_number)
     held: list[Route] = []
-    route_parts(page, lambda route: held.append(route))
+    route_part_uploads(page, is_part_upload, lambda route: held.append(route))
     page.goto("/documents/new/")
     # A second row added at run time, the way the admin's "Add another" does: a copy of the first, renamed.
     page.locator("[data-async-upload]:has(input[name='file'])").evaluate(
