@@ -6,7 +6,6 @@ import base64
 import json
 
 from botocore.exceptions import ClientError
-from django import forms
 from django.db import transaction
 from django.test import Client
 import pytest
@@ -14,28 +13,13 @@ import requests
 
 from alliance_platform.storage.async_uploads import cleanup
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
-from alliance_platform.storage.async_uploads.requester import bind_request
 from alliance_platform.storage.async_uploads.storage import s3 as s3_module
-from tests.conftest import PDF_BYTES, png_bytes, request_for
+from tests.cloud_document import plan, submit
+from tests.conftest import PDF_BYTES, png_bytes
 from tests.s3.conftest import OperationLog, bucket_keys, make_storage, object_bytes, post_upload, use_storage
 from tests.testapp.models import CloudDocument
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PLAN_URL = "/async-uploads/generate-upload-url/"
-
-
-class CloudDocumentForm(forms.ModelForm):
-    class Meta:
-        model = CloudDocument
-        fields = ["title", "file", "image"]
-
-
-def plan(client: Client, filename: str, size: int, field: str = "file", **extra) -> dict:
-    field_id = CloudDocument._meta.get_field(field).async_field_id
-    response = client.post(PLAN_URL, {"fieldId": field_id, "filename": filename, "size": size, **extra})
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def uploaded(client: Client, filename: str = "contract.pdf", content: bytes = PDF_BYTES, **extra) -> str:
@@ -43,15 +27,6 @@ def uploaded(client: Client, filename: str = "contract.pdf", content: bytes = PD
     response = post_upload(upload_plan, content, filename)
     assert response.status_code in (200, 201, 204), response.text
     return upload_plan["key"]
-
-
-def submit(client: Client, instance=None, **values) -> CloudDocumentForm:
-    data = {"title": "t", **{name: json.dumps(value) for name, value in values.items()}}
-    with bind_request(request_for(client)):
-        form = CloudDocumentForm(data=data, instance=instance)
-        if form.is_valid():
-            form.save()
-    return form
 
 
 def test_plan_is_a_presigned_post_pinned_to_the_key(client, s3_storage):
