@@ -80,6 +80,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def nothing_listens(host: str, port: int) -> bool:
+    """No server answers on ``host:port`` (the service scripts' own check). Not a test bind: a server stopped moments
+    ago leaves connections in TIME_WAIT that would fail it, while the services, which bind with SO_REUSEADDR,
+    start fine."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, port)) != 0
+
+
+def pick_free_ports(
+    defaults: tuple[int, ...], step: int, tries: int, free, service: str, option: str
+) -> tuple[int, ...]:
+    """``defaults``, or all of them moved up by ``step`` (at most ``tries - 1`` times) while ``free(ports)`` says
+    one is taken."""
+    for attempt in range(tries):
+        ports = tuple(port + attempt * step for port in defaults)
+        if free(ports):
+            return ports
+    raise BenchmarkError(f"no free ports for {service} near {defaults}; choose some with {option}")
+
+
 # Both servers run with exactly these settings; only the WSGI application differs.
 GUNICORN_SETTINGS = ["--workers", "1", "--worker-class", "sync", "--timeout", "600", "--graceful-timeout", "5"]
 

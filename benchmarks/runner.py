@@ -1,4 +1,4 @@
-"""Command line entry point: ``python -m benchmarks [--backend filesystem|s3] [--quick] [--size MIB]
+"""Command line entry point: ``python -m benchmarks [--backend filesystem|s3|azure] [--quick] [--size MIB]
 [--only LIST] [--database sqlite|postgres]``."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 
+from .azure import Azurite
 from .database import DATABASES, Database, make_database
 from .harness import (
     ERROR,
@@ -30,15 +31,19 @@ from .s3 import SeaweedFS
 BENCHMARKS = {
     "filesystem": ("upload", "submit", "plan", "cleanup"),
     "s3": ("upload", "promotion", "cleanup"),
+    "azure": ("upload", "promotion", "cleanup"),
 }
+CLOUD_BACKENDS = ("s3", "azure")
 BACKENDS = tuple(BENCHMARKS)
 # Server name -> WSGI application. All run with the same gunicorn settings. "ours-variant" is our project with one
 # database setting changed, for the plan benchmark (the database's PlanVariant adds its environment);
-# "ours-single-post" our project with a multipart threshold above the S3 upload's size.
+# "ours-single-post" / "ours-single-put" our project with a multipart (block) threshold above the S3 (Azure) upload's
+# size.
 APPS = {
     "ours": "benchmarks.wsgi:application",
     "ours-variant": "benchmarks.wsgi:application",
     "ours-single-post": "benchmarks.wsgi:application",
+    "ours-single-put": "benchmarks.wsgi:application",
     "bare": "benchmarks.bare_wsgi:application",
 }
 
@@ -52,32 +57,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--backend",
         choices=BACKENDS,
         default="filesystem",
-        help="filesystem: the filesystem backend (default); s3: the S3 backend on a throwaway SeaweedFS, with "
-        "browser uploads in headless Chromium",
+        help="filesystem: the filesystem backend (default); s3: the S3 backend on a throwaway SeaweedFS; azure: the "
+        "Azure backend on a throwaway Azurite; both with browser uploads in headless Chromium",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
         help="64 MiB upload and cleanup of 20,000 rows only (unless --size/--cleanup-rows say else); "
-        "with --backend s3: 128 MiB, one run, cleanup of 1,000 objects",
+        "with --backend s3 or azure: 128 MiB, one run, cleanup of 1,000 objects",
     )
     parser.add_argument(
         "--size",
         type=int,
         metavar="MIB",
-        help="upload size in MiB (default 512; 64 with --quick, 128 with --backend s3 --quick)",
+        help="upload size in MiB (default 512; 64 with --quick, 128 with --backend s3/azure --quick)",
     )
     parser.add_argument(
         "--only",
         metavar="LIST",
         help="comma-separated subset of the backend's benchmarks: filesystem "
-        f"{','.join(BENCHMARKS['filesystem'])}; s3 {','.join(BENCHMARKS['s3'])} (default: all)",
+        f"{','.join(BENCHMARKS['filesystem'])}; s3 and azure {','.join(BENCHMARKS['s3'])} (default: all)",
     )
     parser.add_argument(
         "--runs",
         type=int,
         help="repetitions of each upload, submit, plan and promotion measurement (default 3; with --backend s3 5, "
-        "or 1 with --quick)",
+        "with --backend azure 3; 1 with --quick for either)",
     )
     parser.add_argument(
         "--plan-requests", type=int, default=2000, metavar="N", help="plan requests per throughput run (default 2000)"
@@ -113,16 +118,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="--backend s3: expired temp objects for the cleanup benchmark (default 10000; 1000 with --quick)",
     )
     parser.add_argument(
+        "--azure-blobs",
+        type=int,
+        metavar="N",
+        help="--backend azure: expired temp blobs for the cleanup benchmark (default 10000; 1000 with --quick)",
+    )
+    parser.add_argument(
         "--parallel-parts",
         metavar="LIST",
         default="1,2,4",
-        help="--backend s3: parts in flight for the browser's multipart uploads (default 1,2,4)",
+        help="--backend s3 or azure: parts (blocks) in flight for the browser's split uploads (default 1,2,4)",
     )
     parser.add_argument(
         "--s3-ports",
         metavar="S3,FILER,MASTER,VOLUME",
         help="--backend s3: SeaweedFS's ports, each + 10000 too (default 7333,7338,7343,7348, or 50 higher while "
         "taken)",
+    )
+    parser.add_argument(
+        "--azure-port",
+        type=int,
+        metavar="PORT",
+        help="--backend azure: Azurite's blob port (default 6100, or 10 higher while taken)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace (database, logs)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
@@ -138,17 +155,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         )
     args.selected = [name for name in available if name in selected]
     if args.size is None:
-        args.size = 512 if not args.quick else (128 if args.backend == "s3" else 64)
+        args.size = 512 if not args.quick else (128 if args.backend in CLOUD_BACKENDS else 64)
     if args.size < 1:
         parser.error("--size must be at least 1 (MiB)")
     if args.runs is None:
-        args.runs = (1 if args.quick else 5) if args.backend == "s3" else 3
+        args.runs = 1 if args.quick and args.backend in CLOUD_BACKENDS else (5 if args.backend == "s3" else 3)
     if args.runs < 1 or args.plan_requests < 1:
         parser.error("--runs and --plan-requests must be at least 1")
     if args.s3_objects is None:
         args.s3_objects = 1000 if args.quick else 10_000
-    if args.s3_objects < 1:
-        parser.error("--s3-objects must be at least 1")
+    if args.azure_blobs is None:
+        args.azure_blobs = 1000 if args.quick else 10_000
+    if args.s3_objects < 1 or args.azure_blobs < 1:
+        parser.error("--s3-objects and --azure-blobs must be at least 1")
+    if args.azure_port is not None and not 0 < args.azure_port < 65536:
+        parser.error("--azure-port takes a port number")
     try:
         args.parallel = [int(n) for n in args.parallel_parts.split(",") if n.strip()]
     except ValueError:
@@ -176,11 +197,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 class Context:
     """What the benchmarks share: options, the workspace and the running servers."""
 
-    def __init__(self, args: argparse.Namespace, workspace: Workspace, database: Database, s3: SeaweedFS | None = None):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        workspace: Workspace,
+        database: Database,
+        s3: SeaweedFS | None = None,
+        azure: Azurite | None = None,
+    ):
         self.args = args
         self.workspace = workspace
         self.database = database
         self.s3 = s3
+        self.azure = azure
         self.parallel = args.parallel
         self._s3_clients: dict[int, object] = {}
         self.selected = args.selected
@@ -245,7 +274,9 @@ def setup_django() -> None:
     call_command("migrate", run_syncdb=True, verbosity=0)
 
 
-def environment_summary(args: argparse.Namespace, database: Database, s3: SeaweedFS | None = None) -> str:
+def environment_summary(
+    args: argparse.Namespace, database: Database, s3: SeaweedFS | None = None, azure: Azurite | None = None
+) -> str:
     import django
     import gunicorn
 
@@ -255,6 +286,14 @@ def environment_summary(args: argparse.Namespace, database: Database, s3: Seawee
         import storages
 
         storage = f"S3 backend (django-storages {storages.__version__}, boto3 {boto3.__version__}) on {s3.description}"
+    if azure is not None:
+        import azure.storage.blob as blob_sdk
+        import storages
+
+        storage = (
+            f"Azure backend (django-storages {storages.__version__}, azure-storage-blob {blob_sdk.__version__}) "
+            f"on {azure.description}"
+        )
     return (
         f"Python {platform.python_version()}, Django {django.get_version()}, gunicorn {gunicorn.__version__}, "
         f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}; {database.description}; {storage}; "
@@ -267,6 +306,10 @@ def benchmark_modules(backend: str) -> dict:
         from . import bench_s3_cleanup, bench_s3_promotion, bench_s3_upload
 
         return {"upload": bench_s3_upload, "promotion": bench_s3_promotion, "cleanup": bench_s3_cleanup}
+    if backend == "azure":
+        from . import bench_azure_cleanup, bench_azure_promotion, bench_azure_upload
+
+        return {"upload": bench_azure_upload, "promotion": bench_azure_promotion, "cleanup": bench_azure_cleanup}
     from . import bench_cleanup, bench_plan, bench_submit, bench_upload
 
     return {"upload": bench_upload, "submit": bench_submit, "plan": bench_plan, "cleanup": bench_cleanup}
@@ -322,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
     database = make_database(args.database, workspace, Context.progress)
     s3 = SeaweedFS(workspace, Context.progress, args.ports) if args.backend == "s3" else None
-    ctx = Context(args, workspace, database, s3)
+    azure = Azurite(workspace, Context.progress, args.azure_port) if args.backend == "azure" else None
+    service = s3 or azure
+    ctx = Context(args, workspace, database, s3, azure)
     sections: list[Section] = []
     errors = 0
     started = time.monotonic()
@@ -334,16 +379,16 @@ def main(argv: list[str] | None = None) -> int:
         except BenchmarkError as exc:
             print(f"!! could not start the database: {exc}", file=sys.stderr)
             return 2
-        if s3 is not None:
+        if service is not None:
             try:
-                s3.start()
+                service.start()
             except BenchmarkError as exc:
-                print(f"!! could not start SeaweedFS: {exc}", file=sys.stderr)
+                print(f"!! could not start {'SeaweedFS' if s3 is not None else 'Azurite'}: {exc}", file=sys.stderr)
                 return 2
         setup_django()
         modules = benchmark_modules(args.backend)
         print(
-            f"Running: {', '.join(args.selected)}  ({environment_summary(args, database, s3)})",
+            f"Running: {', '.join(args.selected)}  ({environment_summary(args, database, s3, azure)})",
             file=sys.stderr,
             flush=True,
         )
@@ -364,15 +409,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.close()
         close_django_connections()
-        if s3 is not None:
-            s3.stop()
+        if service is not None:
+            service.stop()
         database.stop()
         workspace.cleanup()
 
     print()
     title = f"Database: {database.description}"
-    if s3 is not None:
-        title += f"; storage: {s3.description}"
+    if service is not None:
+        title += f"; storage: {service.description}"
     print(render_table(sections, colour=sys.stdout.isatty(), title=title))
     details = [(s.title, s.details) for s in sections if s.details]
     if details:
@@ -382,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             for note in notes:
                 print(f"    {note}")
     wall = time.monotonic() - started
-    print(f"\n{environment_summary(args, database, s3)}; total {wall:.0f} s")
+    print(f"\n{environment_summary(args, database, s3, azure)}; total {wall:.0f} s")
     busy, own = machine_busy_seconds() - busy_before, own_cpu_seconds() - own_before
     print(other_load_summary(busy, own, wall, load_before))
     missed = any(row.verdict == "FAIL" for section in sections for row in section.rows)

@@ -11,17 +11,15 @@ server use the same bucket.
 
 from __future__ import annotations
 
-from collections import Counter
 import contextlib
-from dataclasses import dataclass, field
 import os
 from pathlib import Path
 import re
-import socket
 import subprocess
 import sys
 
-from .harness import ROOT, BenchmarkError, Workspace, log_tail, run_service_script
+from .harness import ROOT, BenchmarkError, Workspace, log_tail, nothing_listens, pick_free_ports, run_service_script
+from .traffic import Traffic, header_bytes
 
 SEAWEEDFS_SCRIPT = ROOT / "scripts" / "services" / "seaweedfs.sh"
 # S3 API, filer, master and volume server; SeaweedFS also listens on each of them + 10000 (gRPC). Chosen away from
@@ -37,26 +35,12 @@ HOST = "127.0.0.1"
 SCRIPT_TIMEOUT_SECONDS = 120
 
 
-def nothing_listens(port: int) -> bool:
-    """The service script's own check. (Not a test bind: a server stopped moments ago leaves connections in
-    TIME_WAIT that would fail it, while SeaweedFS, which binds with SO_REUSEADDR, starts fine.)"""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)
-        return probe.connect_ex((HOST, port)) != 0
-
-
 def ports_free(ports: tuple[int, ...]) -> bool:
-    return all(nothing_listens(port) and nothing_listens(port + 10_000) for port in ports)
+    return all(nothing_listens(HOST, port) and nothing_listens(HOST, port + 10_000) for port in ports)
 
 
 def pick_ports() -> tuple[int, ...]:
-    for attempt in range(PORT_TRIES):
-        ports = tuple(port + attempt * PORT_STEP for port in DEFAULT_PORTS)
-        if ports_free(ports):
-            return ports
-    raise BenchmarkError(
-        f"no free ports for SeaweedFS near {DEFAULT_PORTS} (each + 10000 too); choose some with --s3-ports"
-    )
+    return pick_free_ports(DEFAULT_PORTS, PORT_STEP, PORT_TRIES, ports_free, "SeaweedFS", "--s3-ports")
 
 
 def weed_binary() -> str | None:
@@ -192,29 +176,6 @@ class SeaweedFS:
 # --------------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Traffic:
-    """What a client sent and received between two readings."""
-
-    requests: Counter = field(default_factory=Counter)  # operation name -> HTTP requests (retries included)
-    sent: int = 0  # bytes: request lines, headers and bodies
-    received: int = 0  # bytes: status lines, headers and bodies (streamed bodies: as far as they were read)
-
-    def __sub__(self, other: Traffic) -> Traffic:
-        return Traffic(self.requests - other.requests, self.sent - other.sent, self.received - other.received)
-
-    @property
-    def request_count(self) -> int:
-        return sum(self.requests.values())
-
-    def describe_requests(self) -> str:
-        return ", ".join(f"{name} x{count}" for name, count in sorted(self.requests.items())) or "none"
-
-
-def _header_bytes(headers) -> int:
-    return sum(len(str(name)) + len(value if isinstance(value, bytes) else str(value)) + 4 for name, value in headers)
-
-
 def _body_length(body, headers) -> int:
     if body is None:
         return 0
@@ -257,12 +218,12 @@ class S3Traffic:
         self.total.requests[event_name.rsplit(".", 1)[-1]] += 1
         headers = list(request.headers.items())
         request_line = len(f"{request.method} {request.url} HTTP/1.1\r\n")
-        self.total.sent += request_line + _header_bytes(headers) + 2 + _body_length(request.body, headers)
+        self.total.sent += request_line + header_bytes(headers) + 2 + _body_length(request.body, headers)
 
     def _on_response(self, response_dict, **kwargs) -> None:
         if response_dict is None:  # no answer at all (a connection error); nothing was received
             return
-        self.total.received += len("HTTP/1.1 200 OK\r\n") + _header_bytes(response_dict["headers"].items()) + 2
+        self.total.received += len("HTTP/1.1 200 OK\r\n") + header_bytes(response_dict["headers"].items()) + 2
         body = response_dict["body"]
         if isinstance(body, bytes | bytearray):
             self.total.received += len(body)
@@ -278,12 +239,6 @@ class S3Traffic:
         return total
 
     def reading(self) -> Traffic:
-        return Traffic(Counter(self.total.requests), self.total.sent, self.total.received + self._streamed())
-
-
-def fmt_bytes(count: int) -> str:
-    if count < 10_000:
-        return f"{count:,} B"
-    if count < 10 * 1024 * 1024:
-        return f"{count / 1024:,.1f} KiB"
-    return f"{count / 1024 / 1024:,.1f} MiB"
+        reading = self.total.copy()
+        reading.received += self._streamed()
+        return reading

@@ -3,8 +3,8 @@
 Everything that is written (the SQLite database or the PostgreSQL cluster, uploaded files, the bare app's output)
 lives under ``AP_BENCH_DIR``, a temporary directory the runner creates and removes. The same module is used
 in-process by the runner and by the gunicorn workers it starts, and the database and the storage are chosen by
-environment variables they all inherit (``AP_BENCH_DB``, ``AP_BENCH_PG_*``, ``AP_BENCH_STORAGE``, ``AP_BENCH_S3_*``),
-so all of them see one database and one media root or bucket.
+environment variables they all inherit (``AP_BENCH_DB``, ``AP_BENCH_PG_*``, ``AP_BENCH_STORAGE``, ``AP_BENCH_S3_*``,
+``AP_BENCH_AZURE_*``), so all of them see one database and one media root, bucket or container.
 """
 
 import os
@@ -45,7 +45,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "benchmarks.urls"
-# Only the S3 upload benchmark renders a page (the widget, from the library's templates).
+# Only the cloud upload benchmarks render a page (the widget, from the library's templates).
 TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
 
 # The database: a SQLite file in the workspace (default), or with ``--database postgres`` the throwaway PostgreSQL
@@ -110,8 +110,23 @@ if STORAGE_BACKEND == "s3":
             "addressing_style": "path",
         },
     }
+elif STORAGE_BACKEND == "azure":
+    # ``--backend azure``: the Azure backend on the throwaway Azurite the runner started (see benchmarks/azure.py).
+    try:
+        AZURE_CONNECTION_STRING = os.environ["AP_BENCH_AZURE_CONNECTION_STRING"]
+    except KeyError:
+        raise ImproperlyConfigured(
+            "AP_BENCH_STORAGE=azure needs AP_BENCH_AZURE_CONNECTION_STRING (the runner sets both)."
+        ) from None
+    STORAGES["default"] = {
+        "BACKEND": "alliance_platform.storage.async_uploads.storage.azure.AzureAsyncUploadStorage",
+        "OPTIONS": {
+            "connection_string": AZURE_CONNECTION_STRING,
+            "azure_container": os.environ["AP_BENCH_AZURE_CONTAINER"],
+        },
+    }
 elif STORAGE_BACKEND != "filesystem":
-    raise ImproperlyConfigured(f"AP_BENCH_STORAGE must be filesystem or s3, not {STORAGE_BACKEND!r}.")
+    raise ImproperlyConfigured(f"AP_BENCH_STORAGE must be filesystem, s3 or azure, not {STORAGE_BACKEND!r}.")
 
 # SQLite pragmas every new connection runs, as "name=value;name=value" (see benchapp/apps.py). The plan benchmark
 # runs once more with "synchronous=OFF" to show how much of a plan request is waiting for the disk (fsync).
@@ -122,6 +137,9 @@ ALLIANCE_PLATFORM = {"STORAGE": {"MAX_PENDING_UPLOADS": None}}
 # The S3 upload benchmark's single-POST server raises the multipart threshold above the file's size.
 if os.environ.get("AP_BENCH_S3_MULTIPART_THRESHOLD"):
     ALLIANCE_PLATFORM["STORAGE"]["S3_MULTIPART_THRESHOLD"] = int(os.environ["AP_BENCH_S3_MULTIPART_THRESHOLD"])
+# The same for the Azure upload benchmark's single-PUT server (a block list above this size).
+if os.environ.get("AP_BENCH_AZURE_BLOCK_THRESHOLD"):
+    ALLIANCE_PLATFORM["STORAGE"]["AZURE_BLOCK_THRESHOLD"] = int(os.environ["AP_BENCH_AZURE_BLOCK_THRESHOLD"])
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,8 @@
 #   scripts/bench.sh --database postgres  # on a throwaway PostgreSQL cluster (scripts/services/postgres.sh)
 #   scripts/bench.sh --backend s3         # the S3 backend on a throwaway SeaweedFS (scripts/services/seaweedfs.sh):
 #                                         # browser uploads in headless Chromium, promotion, cleanup
+#   scripts/bench.sh --backend azure      # the Azure backend on a throwaway Azurite (scripts/services/azurite.sh):
+#                                         # the same three benchmarks
 #
 # Creates .venv/ on first use and installs the library (editable) with its `test` extra when anything the
 # benchmarks import is missing; then runs `python -m benchmarks` with the given arguments. Linux only (/proc).
@@ -24,7 +26,7 @@ if [[ ! -x $VENV/bin/python ]]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
 
-if ! "$VENV/bin/python" -c 'import django, gunicorn, requests, psycopg, boto3, storages, playwright, alliance_platform.storage' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import django, gunicorn, requests, psycopg, boto3, azure.storage.blob, storages, playwright, alliance_platform.storage' 2>/dev/null; then
     echo "==> installing the library (editable) with its test extra into $VENV" >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
 fi
