@@ -251,9 +251,8 @@ def test_copy_that_does_not_finish_in_time_is_abandoned(
     assert "did not finish within 0 s" in AsyncTempFile.objects.get(key=key).error
 
 
-def test_existing_blobs_are_never_overwritten(client, azurite, container, blob_service, monkeypatch):
-    storage = make_storage(azurite, container, overwrite_files=True)
-    use_storage(monkeypatch, storage)
+def test_existing_blobs_are_not_overwritten_by_default(client, azure_storage, container, blob_service):
+    assert azure_storage.overwrite_files is False  # AZURE_OVERWRITE_FILES' default
     first = CloudDocument.objects.create(file=uploaded(client, content=PDF_BYTES + b"one"))
     second = CloudDocument.objects.create(file=uploaded(client, content=PDF_BYTES + b"two"))
     assert first.file.name == "cloud/contract.pdf"
@@ -373,3 +372,11 @@ def test_a_field_that_allows_overwriting_replaces_the_blob(client, azure_storage
     assert first.file.name == second.file.name == "cloud/contract.pdf"
     assert blob_bytes(blob_service, container, "cloud/contract.pdf") == PDF_BYTES + b"two"
     assert container_blobs(blob_service, container) == ["cloud/contract.pdf"]
+
+
+def test_azure_overwrite_files_setting_makes_promotion_replace(client, azurite, container, blob_service, monkeypatch):
+    use_storage(monkeypatch, make_storage(azurite, container, overwrite_files=True))
+    first = CloudDocument.objects.create(file=uploaded(client, content=PDF_BYTES + b"one"))
+    second = CloudDocument.objects.create(file=uploaded(client, content=PDF_BYTES + b"two"))
+    assert first.file.name == second.file.name == "cloud/contract.pdf"
+    assert blob_bytes(blob_service, container, "cloud/contract.pdf") == PDF_BYTES + b"two"

@@ -156,6 +156,12 @@ class AsyncFileField(models.FileField):
         return self._resolve_perm("detail")
 
     @property
+    def overwrites_existing(self) -> bool:
+        """Whether promotion replaces a file already at the generated name: the field's opt-in, or a storage
+        whose own setting asks for it and is off by default (``AZURE_OVERWRITE_FILES``)."""
+        return self.allow_overwrite or self.storage.promotion_overwrites
+
+    @property
     def max_size_bytes(self) -> int | None:
         return int(self.max_size * 1024 * 1024) if self.max_size else None
 

@@ -136,7 +136,7 @@ def _promote(
     except BaseException:
         # Nothing references the copy we just made: remove it, keeping the record on its temporary key. (A copy
         # that replaced an object under a fixed name may be what other records point at: it stays.)
-        if copied and not field.allow_overwrite:
+        if copied and not field.overwrites_existing:
             _delete_quietly(storage, final_key)
         raise
 
@@ -168,7 +168,7 @@ def _delete_quietly(storage, key: str) -> None:
 def _copy_to_free_name(field: AsyncFileField, instance: models.Model, temp_key: str, original_name: str) -> str:
     storage = field.storage
     wanted = field.generate_filename(instance, original_name)
-    if field.allow_overwrite and len(wanted) <= field.max_length:
+    if field.overwrites_existing and len(wanted) <= field.max_length:
         storage.copy_file(temp_key, wanted, overwrite=True)
         return wanted
     for _ in range(_NAME_ATTEMPTS):

@@ -9,7 +9,8 @@ key, connection string, token credential...) applies as usual, and each can be p
 * Azure cannot cap the size of a SAS upload: the declared size is checked when planning, the real size when the
   block list is committed and again at verification (blob properties and a ranged read, never the whole blob).
 * Promotion is a server-side copy that is awaited: the record only moves once the copy has succeeded.
-* Nothing is overwritten, whatever ``AZURE_OVERWRITE_FILES`` says: promotion always picks a free name.
+* Nothing is overwritten unless asked: promotion picks a free name, or replaces the blob at the generated name when
+  ``AZURE_OVERWRITE_FILES`` (off by default) or the field's ``allow_overwrite`` says so.
 * Account keys and user delegation keys (a token credential such as a managed identity) can both sign.
 """
 
@@ -148,6 +149,10 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         super().__init__(**settings)
         self._delegation_key = None
         self._delegation_key_expiry: datetime | None = None
+
+    @property
+    def promotion_overwrites(self) -> bool:
+        return bool(self.overwrite_files)
 
     def _blob_name(self, name: str) -> str:
         return self._get_valid_path(name)

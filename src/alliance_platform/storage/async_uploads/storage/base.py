@@ -59,6 +59,13 @@ class AsyncUploadStorage(Storage):
     #: Short name reported to the browser in the upload plan (``"s3"``, ``"azure"``, ``"filesystem"``).
     provider: str = ""
 
+    @property
+    def promotion_overwrites(self) -> bool:
+        """Whether this storage's own settings ask promotion to replace existing files (for every field; a field
+        opts in alone with ``allow_overwrite``). Only settings that are off by default count: S3's
+        ``AWS_S3_FILE_OVERWRITE`` is on by default, so it cannot tell an explicit request and is ignored."""
+        return False
+
     def generate_upload_url(
         self,
         name: str,
