@@ -10,8 +10,9 @@
 # signatures, permissions, blob scope and expiry, and CORS (once service CORS rules are set), which is what the
 # tests need from it.
 #
-# Azurite comes from npm, pinned to ${AZURITE_VERSION:-3.37.0}, and is installed on first use into
+# Azurite comes from npm, pinned to ${AZURITE_VERSION:-3.35.0}, and is installed on first use into
 # ${AZURITE_HOME:-<checkout>/.azurite} (git-ignored); `npm` must be on PATH then (Debian: apt-get install npm).
+# 3.35.0 is the newest release that still runs on Debian 12's Node.js 18 (later ones ask for Node.js 21+).
 # The binary is run directly rather than through npx, so nothing is fetched at start time.
 # Files in DIR: data/ (blobs and metadata), connection-string, log, pid.
 set -euo pipefail
@@ -22,7 +23,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 svc_parse_args "$@"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 AZURITE_PORT=${AZURITE_PORT:-10000}
-AZURITE_VERSION=${AZURITE_VERSION:-3.37.0}
+AZURITE_VERSION=${AZURITE_VERSION:-3.35.0}
 AZURITE_HOME=${AZURITE_HOME:-$ROOT/.azurite}
 START_TIMEOUT=60  # seconds; it is usually ready in about one
 STOP_TIMEOUT=10
