@@ -52,11 +52,12 @@ def check_request_middleware(app_configs=None, **kwargs) -> list[Warning]:
 @register()
 def check_storage_configuration(app_configs=None, **kwargs) -> list[CheckMessage]:
     """Settings that would only show as uploads failing in the browser: asked of each backend, offline."""
-    from .async_uploads.cors import async_storages, cors_targets
+    from .async_uploads.cors import cors_targets
+    from .async_uploads.registry import AsyncFieldRegistry
     from .settings import storage_settings
 
     problems: list[CheckMessage] = []
-    for storage in async_storages():
+    for storage in AsyncFieldRegistry.all_storages():
         problems.extend(storage.check_configuration())
     targets = cors_targets()
     if targets and not storage_settings.CORS_ORIGINS:

@@ -22,7 +22,6 @@ from typing import TypeVar
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from .cors import async_storages
 from .fields import AsyncFileField
 from .promotion import promote
 from .registry import AsyncFieldRegistry
@@ -105,10 +104,17 @@ def _abort_incomplete_uploads(storage: AsyncUploadStorage, rows: list[AsyncTempF
     """Parts of multipart uploads never completed cost storage until aborted; they are invisible as objects."""
     for row in rows:
         if row.upload_id and not row.moved_to_location and storage.supports_multipart:
-            try:
-                storage.abort_multipart_upload(row.key, row.upload_id)
-            except Exception as exc:
-                logger.warning("Could not abort multipart upload %s of %s: %s", row.upload_id, row.key, exc)
+            _abort_upload(storage, row.key, row.upload_id)
+
+
+def _abort_upload(storage: AsyncUploadStorage, key: str, upload_id: str) -> bool:
+    """Abort one multipart upload; a failure is logged (the next run tries again) and reported as ``False``."""
+    try:
+        storage.abort_multipart_upload(key, upload_id)
+    except Exception as exc:
+        logger.warning("Could not abort multipart upload %s of %s: %s", upload_id, key, exc)
+        return False
+    return True
 
 
 def _rows_still_referenced(
@@ -168,13 +174,8 @@ def _sweep_storage(
         for key, upload_id in uploads:
             if upload_id in known:
                 continue  # its row is cleaned up (and the upload aborted) by the expiry rules above
-            if not dry_run:
-                try:
-                    storage.abort_multipart_upload(key, upload_id)
-                except Exception as exc:
-                    logger.warning("Could not abort orphaned multipart upload %s of %s: %s", upload_id, key, exc)
-                    continue
-            report.uploads_aborted += 1
+            if dry_run or _abort_upload(storage, key, upload_id):
+                report.uploads_aborted += 1
 
 
 def _describe_storage(storage: AsyncUploadStorage) -> str:
@@ -184,7 +185,7 @@ def _describe_storage(storage: AsyncUploadStorage) -> str:
 def _distinct_storages() -> list[AsyncUploadStorage]:
     """Each storage an async field uses, once per configuration (fields often share one under different objects)."""
     found: dict[str, AsyncUploadStorage] = {}
-    for storage in async_storages():
+    for storage in AsyncFieldRegistry.all_storages():
         path, args, kwargs = storage.deconstruct()
         found.setdefault(repr((path, args, sorted(kwargs.items()))), storage)
     return list(found.values())
@@ -197,7 +198,7 @@ def _unaccounted_for(keys: list[str]) -> list[str]:
     if not orphans:
         return []
     held: set[str] = set()
-    for field in {field for registry in list(AsyncFieldRegistry._all) for field in registry.fields_by_id.values()}:
+    for field in set(AsyncFieldRegistry.all_fields()):
         held.update(
             field.model._base_manager.filter(**{f"{field.attname}__in": orphans}).values_list(field.attname, flat=True)
         )

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.core.files.storage import default_storage
-
 from .registry import AsyncFieldRegistry
 from .storage.base import AsyncUploadStorage
 
@@ -22,21 +20,10 @@ class CorsTarget:
     storage: AsyncUploadStorage
 
 
-def async_storages() -> list[AsyncUploadStorage]:
-    """Every storage an async field uses, plus the default storage when it is an async one."""
-    found: dict[int, AsyncUploadStorage] = {}
-    for registry in list(AsyncFieldRegistry._all):
-        for field in registry.fields_by_id.values():
-            found.setdefault(id(field.storage), field.storage)
-    if isinstance(default_storage, AsyncUploadStorage):
-        found.setdefault(id(default_storage), default_storage)
-    return list(found.values())
-
-
 def cors_targets() -> list[CorsTarget]:
     """One entry per bucket/account that needs rules, in a stable order."""
     targets: dict[str, CorsTarget] = {}
-    for storage in async_storages():
+    for storage in AsyncFieldRegistry.all_storages():
         description = storage.cors_target()
         if description is not None:
             targets.setdefault(description, CorsTarget(description, storage))

@@ -130,8 +130,8 @@ class AsyncFileField(models.FileField):
         self.file_restrictions = list(file_restrictions) if file_restrictions is not None else None
         self.async_field_registry = async_field_registry or default_async_field_registry
         self.download_params = dict(download_params or {})
-        # Promotion never replaces an existing object unless this is set (whatever the storage's own overwrite
-        # setting says): with it, a file is promoted to exactly the name ``upload_to`` gives, replacing what is there.
+        # Promotion never replaces an existing object unless this is set (or the storage asks for it, see
+        # ``overwrites_existing``): with it, a file is promoted to exactly the name ``upload_to`` gives.
         self.allow_overwrite = allow_overwrite
         self.async_field_id: str | None = None
 

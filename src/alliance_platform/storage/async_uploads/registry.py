@@ -56,6 +56,26 @@ class AsyncFieldRegistry:
         return None
 
     @classmethod
+    def all_fields(cls) -> list[AsyncFileField]:
+        """Every registered field, in every registry."""
+        return [field for registry in list(cls._all) for field in registry.fields_by_id.values()]
+
+    @classmethod
+    def all_storages(cls) -> list[AsyncUploadStorage]:
+        """Every storage object a registered field uses, plus the default storage when it is an async one (the
+        storage of rows whose field no longer exists). Equal configurations in different objects stay apart."""
+        from django.core.files.storage import default_storage
+
+        from .storage.base import AsyncUploadStorage
+
+        found: dict[int, AsyncUploadStorage] = {}
+        for field in cls.all_fields():
+            found.setdefault(id(field.storage), field.storage)
+        if isinstance(default_storage, AsyncUploadStorage):
+            found.setdefault(id(default_storage), default_storage)
+        return list(found.values())
+
+    @classmethod
     def for_field_id(cls, field_id: str) -> AsyncFieldRegistry:
         """The registry serving ``field_id`` (the default registry when none does)."""
         for registry in list(cls._all):
