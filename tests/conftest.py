@@ -137,3 +137,17 @@ def default_registry_url(model, field: str) -> str:
 @pytest.fixture
 def registry():
     return default_async_field_registry
+
+
+def cleanup_after_upload_window(age_hours: float):
+    """Run cleanup as if every upload URL issued so far had expired: cleanup never touches an upload (nor an
+    object with no row) while its URL could still be in use, however small the age."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from alliance_platform.storage.async_uploads import cleanup
+
+    storage = dict((getattr(settings, "ALLIANCE_PLATFORM", None) or {}).get("STORAGE") or {})
+    storage.update(UPLOAD_URL_EXPIRY=0, MULTIPART_UPLOAD_EXPIRY=0)
+    with override_settings(ALLIANCE_PLATFORM={"STORAGE": storage}):
+        return cleanup.cleanup_expired(age_hours)

@@ -14,7 +14,7 @@ import requests
 from alliance_platform.storage.async_uploads import cleanup
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from tests.azure.conftest import blob_bytes, container_blobs, put_upload, uncommitted_blocks
-from tests.conftest import PDF_BYTES
+from tests.conftest import PDF_BYTES, cleanup_after_upload_window
 from tests.testapp.models import CloudDocument
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -241,7 +241,7 @@ def test_cleanup_sweeps_orphaned_blobs_and_block_uploads(client, azure_storage, 
     kept = CloudDocument.objects.create(file=uploaded(client))
     assert kept.file.name == "cloud/contract.pdf"
 
-    report = cleanup.cleanup_expired(-1)  # everything counts as old
+    report = cleanup_after_upload_window(-1)  # everything counts as old
     assert report.orphans_deleted == 1
     assert report.uploads_aborted == 1
     assert container_blobs(blob_service, container) == ["cloud/contract.pdf"]

@@ -15,7 +15,7 @@ from alliance_platform.storage.async_uploads import cleanup
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from alliance_platform.storage.async_uploads.storage import s3 as s3_module
 from tests.cloud_document import plan, submit
-from tests.conftest import PDF_BYTES, png_bytes
+from tests.conftest import PDF_BYTES, cleanup_after_upload_window, png_bytes
 from tests.s3.conftest import OperationLog, bucket_keys, make_storage, object_bytes, post_upload, use_storage
 from tests.testapp.models import CloudDocument
 
@@ -237,7 +237,7 @@ def test_cleanup_sweeps_orphans_under_the_location_only(s3_server, bucket, s3_cl
     )["UploadId"]
     log = OperationLog(storage)
 
-    report = cleanup.cleanup_expired(0)
+    report = cleanup_after_upload_window(0)
 
     assert (report.orphans_deleted, report.uploads_aborted) == (1, 1)
     assert bucket_keys(s3_client, bucket) == sorted(kept)

@@ -38,6 +38,11 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a multipart upload may take from plan to completion (its part URLs are signed on demand and stay
     # short-lived, each valid for UPLOAD_URL_EXPIRY).
     "MULTIPART_UPLOAD_EXPIRY": 24 * 3600,
+    # Seconds an actor (a submit's verification, a promotion, cleanup) may hold an upload's claim before another
+    # may take it over: longer than any promotion copy takes. A process that dies holding one blocks only this long.
+    "CLAIM_TIMEOUT": 900,
+    # Seconds verification and promotion wait for another actor to finish with an upload before giving up.
+    "CLAIM_WAIT": 30,
     # Origins (``https://www.example.com``) whose pages upload straight to cloud storage: what
     # ``manage.py async_uploads_cors`` prints or applies when no ``--origin`` is given. ``None``: not configured.
     "CORS_ORIGINS": None,

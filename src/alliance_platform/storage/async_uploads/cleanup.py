@@ -5,6 +5,12 @@ Rules: a row is deleted only after its object is gone; rows with an error are ke
 temporary key that a saved record still holds (the process died before promoting it) is promoted now rather
 than deleted; rows whose model or field no longer exists are cleaned up through the default storage.
 
+Every batch is read as a snapshot, then leased (``claims.claim_batch``: only rows that nobody else holds and that
+still count as expired) and each row won is checked again before anything is deleted. A submit verifying an
+upload, a promotion or another cleanup run holding a row makes this run skip it; an upload counts as expired
+only when it was planned and last verified long enough ago (``temp_files.expired_condition``), so a form that
+submitted it a moment ago can still save it.
+
 Then the temporary area itself is swept: objects (and unfinished multipart uploads) older than the same age that
 no row accounts for, left by a crash between steps, a restored database or rows deleted by hand, are removed,
 unless a record still holds the key.
@@ -20,13 +26,16 @@ import logging
 from typing import TypeVar
 
 from django.core.files.storage import default_storage
+from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
+from .claims import claim_batch, release_batch
 from .fields import AsyncFileField
 from .promotion import promote
 from .registry import AsyncFieldRegistry
 from .storage.base import AsyncUploadStorage
-from .temp_files import AsyncTempFile
+from .temp_files import AsyncTempFile, expired_condition, minimum_orphan_age
 
 logger = logging.getLogger("alliance_platform.storage")
 T = TypeVar("T")
@@ -56,48 +65,107 @@ class CleanupReport:
 
 def cleanup_expired(age_hours: float, *, batch_size: int = 1000, dry_run: bool = False) -> CleanupReport:
     report = CleanupReport()
-    expired = AsyncTempFile.objects.expired(age_hours)
-    report.kept_with_error = expired.exclude(error="").count()
-    candidates = expired.filter(error="").order_by("pk")
+    condition = expired_condition(age_hours) & Q(error="")
+    report.kept_with_error = AsyncTempFile.objects.expired(age_hours).exclude(error="").count()
+    candidates = AsyncTempFile.objects.filter(condition).order_by("pk")
     last_pk = 0
     while True:
         batch = list(candidates.filter(pk__gt=last_pk)[:batch_size])
         if not batch:
             break
         last_pk = batch[-1].pk
-        _cleanup_batch(batch, report, dry_run)
+        _cleanup_batch(batch, condition, report, dry_run)
     sweep_orphans(age_hours, report, batch_size=batch_size, dry_run=dry_run)
     return report
 
 
-def _cleanup_batch(batch: list[AsyncTempFile], report: CleanupReport, dry_run: bool) -> None:
+def _cleanup_batch(batch: list[AsyncTempFile], condition: Q, report: CleanupReport, dry_run: bool) -> None:
+    # Records that still hold their claimed temporary key are promoted (each promotion takes its own claim).
+    in_use = _rows_still_referenced(_unpromoted_by_field(batch), report, dry_run)
+    remaining = [row for row in batch if row.pk not in in_use]
+    if dry_run:
+        report.deleted_rows += sum(1 for row in remaining if _storage_of(row) is not None)
+        report.unknown_storage += sum(1 for row in remaining if _storage_of(row) is None)
+        return
+    won, token = claim_batch([row.pk for row in remaining], condition)
+    try:
+        _delete_claimed(won, report)
+    finally:
+        release_batch(token)
+
+
+def _storage_of(row: AsyncTempFile) -> AsyncUploadStorage | None:
+    field = AsyncFieldRegistry.find_field(row.field_id)
+    return field.storage if field is not None else _fallback_storage()
+
+
+def _unpromoted_by_field(rows: Iterable[AsyncTempFile]) -> dict[AsyncFileField, list[AsyncTempFile]]:
+    return _rows_by_field(row for row in rows if not row.moved_to_location)
+
+
+def _delete_claimed(rows: list[AsyncTempFile], report: CleanupReport) -> None:
+    """Delete the objects and rows of ``rows`` (leased by us and read afresh), except any still in use."""
+    still_held = _held_keys(rows)
     by_storage: dict[int, tuple[AsyncUploadStorage, list[AsyncTempFile]]] = {}
-    unsubmitted_by_field: dict[AsyncFileField, list[AsyncTempFile]] = defaultdict(list)
-    for row in batch:
-        field = AsyncFieldRegistry.find_field(row.field_id)
-        storage = field.storage if field is not None else _fallback_storage()
+    for row in rows:
+        if row.key in still_held:
+            continue
+        storage = _storage_of(row)
         if storage is None:
             report.unknown_storage += 1
             continue
-        if field is not None and not row.moved_to_location:
-            unsubmitted_by_field[field].append(row)
         by_storage.setdefault(id(storage), (storage, []))[1].append(row)
-
-    in_use = _rows_still_referenced(unsubmitted_by_field, report, dry_run)
-    for storage, rows in by_storage.values():
-        rows = [row for row in rows if row.pk not in in_use]
-        if dry_run:
-            report.deleted_rows += len(rows)
-            continue
-        _abort_incomplete_uploads(storage, rows)
-        failures = storage.delete_many(row.key for row in rows)
+    for storage, storage_rows in by_storage.values():
+        _abort_incomplete_uploads(storage, storage_rows)
+        failures = storage.delete_many(row.key for row in storage_rows)
         for key, exc in failures.items():
             logger.warning("Could not delete expired temporary upload %s: %s", key, exc)
             report.failures.append(key)
-        deletable = [row.pk for row in rows if row.key not in failures]
-        report.failed += len(rows) - len(deletable)
+        deletable = [row.pk for row in storage_rows if row.key not in failures]
+        report.failed += len(storage_rows) - len(deletable)
         report.deleted_objects += len(deletable)
         report.deleted_rows += AsyncTempFile.objects.filter(pk__in=deletable).delete()[0]
+
+
+def _held_keys(rows: list[AsyncTempFile]) -> set[str]:
+    """Keys of ``rows`` that a record holds: claimed ones by their claimant (promoted by the next run), and
+    contended ones (a double submit's second record) by any record of the field."""
+    held: set[str] = set()
+    for field, field_rows in _rows_by_field(rows).items():
+        held.update(getattr(instance, field.attname).name for instance, _row in _claimants_holding(field, field_rows))
+        contended = [row.key for row in field_rows if row.contended]
+        if contended:
+            held.update(
+                field.model._base_manager.filter(**{f"{field.attname}__in": contended}).values_list(
+                    field.attname, flat=True
+                )
+            )
+    return held
+
+
+def _claimants_holding(
+    field: AsyncFileField, rows: list[AsyncTempFile]
+) -> Iterator[tuple[models.Model, AsyncTempFile]]:
+    """The records that claimed one of the unpromoted ``rows`` and still hold its key, with that row.
+
+    Saving a record claims the upload (``object_id``) in the same transaction, so only claimed rows can be held,
+    and their records are looked up by primary key rather than by scanning the file column.
+    """
+    claimed = {row.key: row for row in rows if row.object_id and not row.moved_to_location}
+    if not claimed:
+        return
+    pks = {row.object_id for row in claimed.values()}
+    for instance in field.model._base_manager.filter(pk__in=pks, **{f"{field.attname}__in": list(claimed)}):
+        yield instance, claimed[getattr(instance, field.attname).name]
+
+
+def _rows_by_field(rows: Iterable[AsyncTempFile]) -> dict[AsyncFileField, list[AsyncTempFile]]:
+    by_field: dict[AsyncFileField, list[AsyncTempFile]] = defaultdict(list)
+    for row in rows:
+        field = AsyncFieldRegistry.find_field(row.field_id)
+        if field is not None:
+            by_field[field].append(row)
+    return by_field
 
 
 def _abort_incomplete_uploads(storage: AsyncUploadStorage, rows: list[AsyncTempFile]) -> None:
@@ -120,20 +188,10 @@ def _abort_upload(storage: AsyncUploadStorage, key: str, upload_id: str) -> bool
 def _rows_still_referenced(
     unsubmitted_by_field: dict[AsyncFileField, list[AsyncTempFile]], report: CleanupReport, dry_run: bool
 ) -> set[int]:
-    """Rows whose temporary key a record still holds: promote them (their record must not lose its file).
-
-    Saving a record claims the upload (``object_id``) in the same transaction, so only claimed rows can be held,
-    and their records are looked up by primary key rather than by scanning the file column.
-    """
+    """Rows whose temporary key a record still holds: promote them (their record must not lose its file)."""
     in_use: set[int] = set()
     for field, rows in unsubmitted_by_field.items():
-        claimed = {row.key: row for row in rows if row.object_id}
-        if not claimed:
-            continue
-        pks = {row.object_id for row in claimed.values()}
-        holders = field.model._base_manager.filter(pk__in=pks, **{f"{field.attname}__in": list(claimed)})
-        for instance in holders:
-            row = claimed[getattr(instance, field.attname).name]
+        for instance, row in _claimants_holding(field, rows):
             in_use.add(row.pk)
             if not dry_run and promote(field, instance, row.key) is not None:
                 report.promoted += 1
@@ -142,7 +200,7 @@ def _rows_still_referenced(
 
 def sweep_orphans(age_hours: float, report: CleanupReport, *, batch_size: int = 1000, dry_run: bool = False) -> None:
     """Delete temporary objects older than ``age_hours`` that have no row, and abort such multipart uploads."""
-    cutoff = timezone.now() - timedelta(hours=age_hours)
+    cutoff = timezone.now() - max(timedelta(hours=age_hours), minimum_orphan_age())
     for storage in _distinct_storages():
         try:
             _sweep_storage(storage, cutoff, report, batch_size, dry_run)

@@ -2,15 +2,23 @@
 
 The order of steps is what keeps every saved record pointing at an object that exists:
 
-1. The record is saved holding the temporary key (that object exists).
-2. After the surrounding transaction commits, the object is copied to its final key (a hard link on the filesystem,
-   a server-side copy in the cloud). Nothing is overwritten: a taken name gets a new one.
-3. One ``UPDATE`` switches the record to the final key, only if it still holds the temporary key, and the temp row
+1. The record is saved holding the temporary key (that object exists), and claims the upload in the same
+   transaction (the temp row's ``object_id``; one conditional ``UPDATE``, so exactly one record wins).
+2. After the surrounding transaction commits, promotion takes the upload's claim lock (``claims``) and re-reads
+   its state; everything below happens under that lock, so cleanup, a second promotion of the same upload (the
+   request and cleanup at once) or a double submit's second record wait or step aside instead of interleaving.
+3. The object is copied to its final key (a hard link on the filesystem, a server-side copy in the cloud), only
+   in the version that verification checked: rewritten since, nothing is stored. Nothing is overwritten: a taken
+   name gets a new one.
+4. One ``UPDATE`` switches the record to the final key, only if it still holds the temporary key, and the temp row
    records where the file went. No ``save()`` is called, so no second ``post_save`` fires.
-4. Only after that commit is the temporary object deleted.
+5. Only after that commit is the temporary object deleted, and only when no other record holds it.
 
-A rollback before step 2 leaves the old value; a failure at any step leaves the record on an object that exists
-and the reason on the temp row. A crash between 2 and 4 leaves at worst a stray copy or a temporary object that is
+A record saved with a key another record already claimed (two submits racing) gets its own copy, made from the
+temporary object (kept for it) or from the owner's promoted file: never the owner's object, never a missing one.
+
+A rollback before step 3 leaves the old value; a failure at any step leaves the record on an object that exists
+and the reason on the temp row. A crash between 3 and 5 leaves at worst a stray copy or a temporary object that is
 still referenced, which cleanup recognises and keeps.
 """
 
@@ -23,8 +31,10 @@ from typing import TYPE_CHECKING
 from django.db import models, transaction
 
 from . import signals
+from .claims import ClaimTimeout, claimed
 from .fields import AsyncFileField, display_name, set_pending_upload
 from .keys import is_temporary_path
+from .storage.base import ObjectChanged
 from .temp_files import AsyncTempFile
 
 if TYPE_CHECKING:
@@ -56,7 +66,8 @@ def schedule_promotions(
     """``post_save`` receiver: claim each temporary key the record now holds, and promote it after the commit.
 
     The claim (the temp row's ``object_id``) is written in the saving transaction, so a form submitted again with
-    the same key sees it and is refused, and it disappears with a rollback.
+    the same key sees it and is refused, and it disappears with a rollback. A record that loses the claim to
+    another marks the upload contended, which keeps the temporary object for its own copy.
     """
     if raw:
         return
@@ -65,31 +76,56 @@ def schedule_promotions(
             continue
         key = getattr(instance, field.attname).name
         if is_temporary_path(key):
-            AsyncTempFile.objects.using(using).filter(key=key, object_id="").update(object_id=str(instance.pk))
+            rows = AsyncTempFile.objects.using(using).filter(key=key)
+            record_pk = str(instance.pk)
+            if not rows.filter(object_id="").update(object_id=record_pk):
+                rows.exclude(object_id=record_pk).update(contended=True)
             transaction.on_commit(partial(promote, field, instance, key, using), using=using)
 
 
+class UploadChanged(PromotionError):
+    """The temporary object was rewritten after verification; it is not promoted and the record lets go of it."""
+
+
 def promote(field: AsyncFileField, instance: models.Model, temp_key: str, using: str = "default") -> str | None:
-    """Promote ``temp_key`` for ``instance``; returns the final key, or ``None`` when it failed (and was recorded).
+    """Promote ``temp_key`` for ``instance``; returns the final key, or ``None`` when it failed (and was recorded)
+    or there was nothing to do (the record no longer holds the key).
 
     Never raises: the record is already committed and valid, so a failure here must not turn a successful save into
-    an error page. The failure is logged, stored on the temp row and sent as ``promotion_failed``.
+    an error page. The failure is logged, stored on the temp row and sent as ``promotion_failed``, all under the
+    upload's claim, so a concurrent successful promotion can never be followed by a false error.
     """
-    temp_file = AsyncTempFile.objects.using(using).filter(key=temp_key).first()
     try:
-        final_key = _promote(field, instance, temp_key, temp_file, using)
-    except Exception as exc:
-        logger.exception("Promotion of %s for %s pk=%s failed", temp_key, field, instance.pk)
-        if temp_file is not None and temp_file.object_id in ("", str(instance.pk)):
-            AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(error=_describe(exc))
-        signals.promotion_failed.send(
-            sender=type(instance), temp_key=temp_key, field=field, instance=instance, error=exc
-        )
+        with claimed(temp_key, using=using) as temp_file:
+            try:
+                final_key = _promote(field, instance, temp_key, temp_file, using)
+            except Exception as exc:
+                _record_failure(field, instance, temp_key, temp_file, exc, using)
+                return None
+    except ClaimTimeout:
+        # Another process (cleanup, a second request) holds the upload for longer than we wait: it promotes it
+        # and records the outcome.
+        logger.warning("Promotion of %s for %s pk=%s left to the process holding it", temp_key, field, instance.pk)
         return None
-    signals.file_promoted.send(
-        sender=type(instance), temp_file=temp_file, field=field, instance=instance, key=final_key
-    )
+    if final_key is not None:
+        signals.file_promoted.send(
+            sender=type(instance), temp_file=temp_file, field=field, instance=instance, key=final_key
+        )
     return final_key
+
+
+def _record_failure(
+    field: AsyncFileField,
+    instance: models.Model,
+    temp_key: str,
+    temp_file: AsyncTempFile | None,
+    exc: Exception,
+    using: str,
+) -> None:
+    logger.error("Promotion of %s for %s pk=%s failed: %s", temp_key, field, instance.pk, exc, exc_info=exc)
+    if temp_file is not None and temp_file.object_id in ("", str(instance.pk)):
+        AsyncTempFile.objects.using(using).filter(pk=temp_file.pk).update(error=_describe(exc))
+    signals.promotion_failed.send(sender=type(instance), temp_key=temp_key, field=field, instance=instance, error=exc)
 
 
 def _promote(
@@ -98,27 +134,45 @@ def _promote(
     temp_key: str,
     temp_file: AsyncTempFile | None,
     using: str,
-) -> str:
+) -> str | None:
     storage = field.storage
     record_pk = str(instance.pk)
     # The upload belongs to the record that claimed it first. Another record that was given the same key (two
     # submissions racing) gets its own copy, never the owner's file, and leaves the owner's bookkeeping alone.
     ours = temp_file is None or temp_file.object_id in ("", record_pk)
-    source = temp_key
-    if temp_file is not None and temp_file.moved_to_location:
-        if ours and _record_holds(field, instance, temp_file.moved_to_location, using):
-            _show_final_key(field, instance, temp_key, temp_file.moved_to_location)
-            return temp_file.moved_to_location  # promoted by an earlier save of the same record
-        if not ours:
-            source = temp_file.moved_to_location  # the temporary object is gone; copy the owner's promoted file
+    promoted = temp_file.moved_to_location if temp_file is not None and ours else ""
+    if promoted and _record_holds(field, instance, promoted, using):
+        # Promoted already (by an earlier save, or by cleanup meanwhile).
+        _show_final_key(field, instance, temp_key, promoted)
+        return promoted
+    if not _record_holds(field, instance, temp_key, using):
+        return None  # saved again with another value meanwhile: nothing of ours to promote
 
+    source, version = temp_key, temp_file.verified_version if temp_file is not None else ""
+    if temp_file is not None and temp_file.moved_to_location and storage.stat_object(temp_key) is None:
+        # Promoted for the owner, who no longer needed the temporary object: copy the owner's file instead.
+        source, version = temp_file.moved_to_location, ""
     if temp_file is not None and ours and not temp_file.moved_to_location:
-        signals.pre_promote.send(sender=type(instance), temp_file=temp_file, field=field, instance=instance)
+        signals.pre_promote.send(
+            sender=type(instance),
+            temp_file=temp_file,
+            field=field,
+            instance=instance,
+            open_file=partial(storage.open_version, temp_key, version),
+        )
     if temp_file is not None and ours and temp_file.moved_to_location:
         final_key, copied = temp_file.moved_to_location, False
     else:
         original_name = temp_file.original_filename if temp_file else display_name(temp_key)
-        final_key, copied = _copy_to_free_name(field, instance, source, original_name), True
+        try:
+            final_key = _copy_to_free_name(field, instance, source, original_name, version)
+        except ObjectChanged:
+            _let_go_of_changed_upload(field, instance, temp_key, using)
+            raise UploadChanged(
+                f"{temp_key} was rewritten after it was verified; it was not promoted and pk={record_pk} "
+                "no longer holds it."
+            ) from None
+        copied = True
 
     try:
         with transaction.atomic(using=using):
@@ -141,10 +195,29 @@ def _promote(
         raise
 
     _show_final_key(field, instance, temp_key, final_key)
-    if ours:
-        # The record is safe on its final key; a leftover is deleted by cleanup because the row says it was moved.
-        _delete_quietly(storage, temp_key)
+    _release_temporary_object(field, temp_key, using)
     return final_key
+
+
+def _let_go_of_changed_upload(field: AsyncFileField, instance: models.Model, temp_key: str, using: str) -> None:
+    """What was verified is gone: the record stores nothing rather than bytes nobody checked."""
+    field.model._base_manager.using(using).filter(pk=instance.pk, **{field.attname: temp_key}).update(
+        **{field.attname: ""}
+    )
+    if getattr(instance, field.attname).name == temp_key:
+        set_pending_upload(instance, field.attname, None)
+        instance.__dict__[field.attname] = ""
+    _delete_quietly(field.storage, temp_key)
+
+
+def _release_temporary_object(field: AsyncFileField, temp_key: str, using: str) -> None:
+    """Delete the temporary object once promoted, unless a second record of a double submit still holds it
+    (it copies from it next). Called under the upload's claim; a leftover is deleted by cleanup."""
+    row = AsyncTempFile.objects.using(using).filter(key=temp_key).values("contended").first()
+    contended = row is not None and row["contended"]
+    if contended and field.model._base_manager.using(using).filter(**{field.attname: temp_key}).exists():
+        return
+    _delete_quietly(field.storage, temp_key)
 
 
 def _record_holds(field: AsyncFileField, instance: models.Model, key: str, using: str) -> bool:
@@ -165,16 +238,20 @@ def _delete_quietly(storage, key: str) -> None:
         logger.warning("Could not delete %s: %s", key, exc)
 
 
-def _copy_to_free_name(field: AsyncFileField, instance: models.Model, temp_key: str, original_name: str) -> str:
+def _copy_to_free_name(
+    field: AsyncFileField, instance: models.Model, source: str, original_name: str, version: str
+) -> str:
     storage = field.storage
+    # Only pinned copies name a version, so backends written before pinning existed keep working.
+    pinned = {"source_version": version} if version else {}
     wanted = field.generate_filename(instance, original_name)
     if field.overwrites_existing and len(wanted) <= field.max_length:
-        storage.copy_file(temp_key, wanted, overwrite=True)
+        storage.copy_file(source, wanted, overwrite=True, **pinned)
         return wanted
     for _ in range(_NAME_ATTEMPTS):
         final_key = storage.get_available_name(wanted, max_length=field.max_length)
         try:
-            storage.copy_file(temp_key, final_key)
+            storage.copy_file(source, final_key, **pinned)
         except FileExistsError:
             continue  # someone took the name between the check and the copy: pick another
         return final_key

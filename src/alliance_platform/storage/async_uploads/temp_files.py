@@ -8,35 +8,48 @@ promotion failed (kept for a person to look at).
 from __future__ import annotations
 
 from datetime import timedelta
-import hashlib
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..settings import storage_settings
 
-def session_fingerprint(session_key: str | None) -> str:
-    """Session keys are credentials; the table keeps only a hash of them."""
-    if not session_key:
-        return ""
-    return hashlib.sha256(session_key.encode()).hexdigest()
+if TYPE_CHECKING:
+    from .requester import Requester
 
 
 class AsyncTempFileQuerySet(models.QuerySet):
-    def owned_by(self, user, session_key: str | None) -> AsyncTempFileQuerySet:
-        if user is not None and user.is_authenticated:
-            return self.filter(uploaded_by_id=user.pk)
-        fingerprint = session_fingerprint(session_key)
-        if not fingerprint:
-            return self.none()
-        return self.filter(uploaded_by__isnull=True, session_fingerprint=fingerprint)
+    def owned_by(self, requester: Requester) -> AsyncTempFileQuerySet:
+        return self.filter(requester.ownership_filter())
 
     def pending(self) -> AsyncTempFileQuerySet:
         """Planned or uploaded, but not promoted yet."""
         return self.filter(moved_to_location="", error="")
 
     def expired(self, age_hours: float) -> AsyncTempFileQuerySet:
-        return self.filter(created_at__lt=timezone.now() - timedelta(hours=age_hours))
+        return self.filter(expired_condition(age_hours))
+
+
+def expired_condition(age_hours: float) -> models.Q:
+    """Uploads that count as abandoned: planned and last verified more than ``age_hours`` ago, and never younger
+    than their upload URL can still be used (a multipart upload: its whole upload window), whatever the age asks,
+    so cleanup cannot remove an upload that is still arriving or a form's upload that was just checked."""
+    now = timezone.now()
+    age = timedelta(hours=age_hours)
+    single = now - max(age, timedelta(seconds=storage_settings.UPLOAD_URL_EXPIRY))
+    multipart = now - max(age, timedelta(seconds=storage_settings.MULTIPART_UPLOAD_EXPIRY))
+
+    def older_than(cutoff) -> models.Q:
+        return models.Q(created_at__lt=cutoff) & (models.Q(verified_at__isnull=True) | models.Q(verified_at__lt=cutoff))
+
+    return (models.Q(upload_id="") & older_than(single)) | (~models.Q(upload_id="") & older_than(multipart))
+
+
+def minimum_orphan_age() -> timedelta:
+    """Objects with no row are never swept while an upload URL could still be writing them."""
+    return timedelta(seconds=storage_settings.UPLOAD_URL_EXPIRY)
 
 
 class AsyncTempFile(models.Model):
@@ -56,6 +69,19 @@ class AsyncTempFile(models.Model):
     content_type = models.CharField(max_length=255, blank=True, default="")
     # The backend's id of a multipart upload in progress (aborted by cleanup if never completed).
     upload_id = models.CharField(max_length=1024, blank=True, default="")
+    # The record (primary key as text) the upload was planned for; empty when planned for a new record. A key
+    # planned for one record cannot be submitted to another without that record's permission.
+    planned_for = models.CharField(max_length=255, blank=True, default="")
+    # When the upload last passed verification, and the version (ETag) of the object it checked: promotion
+    # copies only that version, and cleanup counts an upload's age from its last verification.
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_version = models.CharField(max_length=255, blank=True, default="")
+    # The claim lock (see ``claims``): who is acting on this upload right now, and until when at most.
+    lease_token = models.CharField(max_length=32, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when a second record was saved with this key after another had claimed it (a double submit): the
+    # temporary object then stays until no record holds it, so the second record can make its own copy.
+    contended = models.BooleanField(default=False)
     # Set once the upload has been promoted: the record (primary key as text) and the final key.
     object_id = models.CharField(max_length=255, blank=True, default="")
     moved_to_location = models.CharField(max_length=1000, blank=True, default="")

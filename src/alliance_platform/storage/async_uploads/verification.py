@@ -4,6 +4,10 @@ A submitted temporary key is only accepted when its temp row exists for this fie
 user (or anonymous session), the object exists, its size is within ``max_size``, its content (sniffed from the
 first bytes, not the filename) satisfies ``file_restrictions``, and, for image fields, the server can read the
 image's dimensions from its header. A rejected object is deleted with its row: it can never be used.
+
+Verification holds the upload's claim (``claims``) while it reads, so cleanup cannot delete the object under it,
+and it records what it checked: when (cleanup counts the upload's age from then, so the form that submitted it
+can still save it) and the object's version, which promotion copies and nothing else.
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ from io import BytesIO
 import logging
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 
+from ..auth import has_permission
+from .claims import ClaimTimeout, claimed
 from .fields import AsyncFileField, AsyncImageField
 from .input_data import AsyncFileInputData
 from .keys import is_temporary_path
 from .requester import Requester
 from .sniffing import SNIFF_LENGTH, sniff_content_type
+from .storage.base import ObjectChanged, StoredObject
 from .temp_files import AsyncTempFile
 
 logger = logging.getLogger("alliance_platform.storage")
@@ -37,6 +46,9 @@ MESSAGES: dict[str, str] = {
     "invalid_type": "This type of file is not allowed. Allowed types: %(allowed)s.",
     "invalid_image": "Upload a valid image. The file you uploaded was either not an image or a corrupted image.",
     "not_current": "This file does not belong to this record. Please upload the file again.",
+    "not_permitted": "This upload was made for another record. Please upload the file again.",
+    "changed": "The file changed while it was being checked. Please upload it again.",
+    "busy": "This upload is being processed by another request. Please try again in a moment.",
     "upload_error": "The upload failed: %(error)s",
 }
 
@@ -75,39 +87,69 @@ def verify_submission(
 def _verify_temporary(field: AsyncFileField, key: str, context: VerificationContext) -> AsyncFileInputData:
     if context.requester is None:
         raise UploadRejected("no_requester")
-    temp_file = AsyncTempFile.objects.filter(key=key).first()
-    if temp_file is None or temp_file.field_id != field.async_field_id or not context.requester.owns(temp_file):
-        raise UploadRejected("unknown_upload")
-    if temp_file.moved_to_location:
-        return _resubmitted(field, temp_file, context)
-    instance = context.instance
-    if temp_file.object_id and (instance is None or temp_file.object_id != str(instance.pk)):
-        raise UploadRejected("already_used")  # claimed by a record whose save has not committed yet
+    try:
+        with claimed(key) as temp_file:
+            if temp_file is None or temp_file.field_id != field.async_field_id or not context.requester.owns(temp_file):
+                raise UploadRejected("unknown_upload")
+            _check_target(field, temp_file, context)
+            if temp_file.moved_to_location:
+                return _resubmitted(field, temp_file, context)
+            instance = context.instance
+            if temp_file.object_id and (instance is None or temp_file.object_id != str(instance.pk)):
+                raise UploadRejected("already_used")  # claimed by a record whose save has not committed yet
+            result, stored = _check_object(field, temp_file)
+            AsyncTempFile.objects.filter(pk=temp_file.pk).update(
+                verified_at=timezone.now(), verified_version=stored.version
+            )
+            return result
+    except ClaimTimeout:
+        raise UploadRejected("busy") from None
 
+
+def _check_target(field: AsyncFileField, temp_file: AsyncTempFile, context: VerificationContext) -> None:
+    """A key planned for one record (or for a new one) goes to another only with the permission that one needs:
+    planning checked ``perm_create`` or ``perm_update`` for the record named then, not for this one."""
+    instance = context.instance
+    existing = instance is not None and instance.pk is not None and not instance._state.adding
+    target = str(instance.pk) if existing else ""
+    if temp_file.planned_for == target:
+        return
+    user = context.requester.user if context.requester is not None else None
+    perm = field.perm_update if existing else field.perm_create
+    if not has_permission(user or AnonymousUser(), perm, instance if existing else None):
+        raise UploadRejected("not_permitted")
+
+
+def _check_object(field: AsyncFileField, temp_file: AsyncTempFile) -> tuple[AsyncFileInputData, StoredObject]:
+    """Size, sniffed type and image header of the object, all read from one version of it."""
     storage = field.storage
-    size = storage.object_size(key)
-    if size is None:
+    key = temp_file.key
+    stored = storage.stat_object(key)
+    if stored is None:
         raise UploadRejected("missing")
     max_bytes = field.max_size_bytes
-    if max_bytes is not None and size > max_bytes:
+    if max_bytes is not None and stored.size > max_bytes:
         _discard(field, temp_file)
-        raise UploadRejected("too_large", size=filesizeformat(size), max_size=filesizeformat(max_bytes))
-
-    head = storage.read_head(key, SNIFF_LENGTH)
-    sniffed = sniff_content_type(head)
-    restrictions = field.restrictions
-    if not restrictions.allows_content(temp_file.original_filename, sniffed):
-        _discard(field, temp_file)
-        raise UploadRejected("invalid_type", allowed=restrictions.describe())
-
-    result = AsyncFileInputData(key=key, name=temp_file.original_filename)
-    if isinstance(field, AsyncImageField):
-        dimensions = _read_image_dimensions(field, key, head, size)
-        if dimensions is None:
+        raise UploadRejected("too_large", size=filesizeformat(stored.size), max_size=filesizeformat(max_bytes))
+    try:
+        head = _read_head(storage, key, SNIFF_LENGTH, stored)
+        sniffed = sniff_content_type(head)
+        restrictions = field.restrictions
+        if not restrictions.allows_content(temp_file.original_filename, sniffed):
             _discard(field, temp_file)
-            raise UploadRejected("invalid_image")
-        result = replace(result, width=dimensions[0], height=dimensions[1])
-    return result
+            raise UploadRejected("invalid_type", allowed=restrictions.describe())
+        result = AsyncFileInputData(key=key, name=temp_file.original_filename)
+        if isinstance(field, AsyncImageField):
+            dimensions = _read_image_dimensions(field, key, head, stored)
+            if dimensions is None:
+                _discard(field, temp_file)
+                raise UploadRejected("invalid_image")
+            result = replace(result, width=dimensions[0], height=dimensions[1])
+    except FileNotFoundError:
+        raise UploadRejected("missing") from None
+    except ObjectChanged:
+        raise UploadRejected("changed") from None
+    return result, stored
 
 
 def _resubmitted(field: AsyncFileField, temp_file: AsyncTempFile, context: VerificationContext) -> AsyncFileInputData:
@@ -115,21 +157,28 @@ def _resubmitted(field: AsyncFileField, temp_file: AsyncTempFile, context: Verif
     instance = context.instance
     if instance is None or instance.pk is None or temp_file.object_id != str(instance.pk):
         raise UploadRejected("already_used")
-    if field.storage.object_size(temp_file.moved_to_location) is None:
+    if field.storage.stat_object(temp_file.moved_to_location) is None:
         raise UploadRejected("missing")
     return AsyncFileInputData(key=temp_file.moved_to_location, name=temp_file.original_filename)
 
 
-def _read_image_dimensions(field: AsyncFileField, key: str, head: bytes, size: int) -> tuple[int, int] | None:
+def _read_head(storage, key: str, length: int, stored: StoredObject) -> bytes:
+    # Only versioned objects are read pinned, so backends written before pinning existed keep working.
+    return storage.read_head(key, length, version=stored.version) if stored.version else storage.read_head(key, length)
+
+
+def _read_image_dimensions(
+    field: AsyncFileField, key: str, head: bytes, stored: StoredObject
+) -> tuple[int, int] | None:
     from PIL import Image
 
     for length in _IMAGE_HEADER_READS:
-        data = head if length <= len(head) else field.storage.read_head(key, length)
+        data = head if length <= len(head) else _read_head(field.storage, key, length, stored)
         try:
             with Image.open(BytesIO(data)) as image:
                 return image.size
         except Exception:  # noqa: BLE001 - Pillow raises many types for "not (enough of) an image"
-            if len(data) >= size:
+            if len(data) >= stored.size:
                 return None
     return None
 

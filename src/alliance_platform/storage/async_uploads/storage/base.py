@@ -7,8 +7,9 @@ them (planning, verification, promotion, cleanup) is shared and talks to a backe
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import IO, TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from django.core.checks import CheckMessage
 from django.core.files.storage import Storage
@@ -29,6 +30,23 @@ class GenerateUploadUrlResponse(TypedDict):
     provider: str
     headers: NotRequired[dict[str, str]]
     fileFieldName: NotRequired[str]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What verification learns about an uploaded object in one round trip.
+
+    ``version`` identifies the object's current content (the ETag on S3 and Azure). It is empty where an uploaded
+    object can never be rewritten (the filesystem backend refuses a second upload to a key), so there is nothing
+    to pin.
+    """
+
+    size: int
+    version: str = ""
+
+
+class ObjectChanged(Exception):
+    """The object is no longer the version that was verified: someone wrote to it again after the check."""
 
 
 class InvalidUploadParts(ValueError):
@@ -95,20 +113,43 @@ class AsyncUploadStorage(Storage):
 
     # Object operations used by verification, promotion and cleanup.
 
-    def object_size(self, key: str) -> int | None:
-        """Size in bytes of ``key``, or ``None`` when it does not exist (one round trip where possible)."""
+    def stat_object(self, key: str) -> StoredObject | None:
+        """Size and version of ``key``, or ``None`` when it does not exist (one round trip where possible)."""
         if not self.exists(key):
             return None
-        return self.size(key)
+        try:
+            return StoredObject(size=self.size(key))
+        except FileNotFoundError:
+            return None  # deleted between the two calls
 
-    def read_head(self, key: str, length: int) -> bytes:
-        """The first ``length`` bytes of ``key``: enough to sniff its type and read image headers."""
-        with self.open(key, "rb") as f:
+    def object_size(self, key: str) -> int | None:
+        """Size in bytes of ``key``, or ``None`` when it does not exist."""
+        stored = self.stat_object(key)
+        return None if stored is None else stored.size
+
+    def read_head(self, key: str, length: int, *, version: str = "") -> bytes:
+        """The first ``length`` bytes of ``key``: enough to sniff its type and read image headers.
+
+        With ``version`` (from ``stat_object``), raise ``ObjectChanged`` rather than read any other content.
+        Raises ``FileNotFoundError`` when the object does not exist (any more).
+        """
+        with self.open_version(key, version) as f:
             return f.read(length)
 
-    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False) -> None:
+    def open_version(self, key: str, version: str = "") -> IO[bytes]:
+        """Open ``key`` for reading, only if it is still ``version`` (``ObjectChanged`` otherwise): what a
+        ``pre_promote`` receiver (a virus scan) reads is then exactly what promotion stores.
+        Raises ``FileNotFoundError`` when the object does not exist."""
+        return self.open(key, "rb")
+
+    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False, source_version: str = "") -> None:
         """Copy ``from_key`` to ``to_key``; raise ``FileExistsError`` rather than replace ``to_key``, unless
-        ``overwrite`` (a field's ``allow_overwrite``) says an existing object may be replaced."""
+        ``overwrite`` (a field's ``allow_overwrite``) says an existing object may be replaced.
+
+        With ``source_version``, copy only that version of the source: raise ``ObjectChanged`` (and leave nothing
+        at ``to_key``) when the source was rewritten since it was verified. ``FileNotFoundError`` when the source
+        does not exist.
+        """
         if self.exists(to_key):
             if not overwrite:
                 raise FileExistsError(to_key)

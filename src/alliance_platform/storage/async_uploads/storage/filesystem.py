@@ -23,7 +23,7 @@ from django.urls import URLPattern, path
 from ...settings import storage_settings
 from ..keys import TEMPORARY_PREFIX
 from ..registry import AsyncFieldRegistry
-from .base import AsyncUploadStorage, GenerateUploadUrlResponse
+from .base import AsyncUploadStorage, GenerateUploadUrlResponse, StoredObject
 
 UPLOAD_SALT = "alliance_platform.storage.filesystem.upload"
 DOWNLOAD_SALT = "alliance_platform.storage.filesystem.download"
@@ -129,16 +129,17 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
 
     # Object operations.
 
-    def object_size(self, key: str) -> int | None:
+    def stat_object(self, key: str) -> StoredObject | None:
+        """Uploads here are write-once (a second upload to a key is refused), so there is no version to pin."""
         try:
-            return os.stat(self.path(key)).st_size
+            return StoredObject(size=os.stat(self.path(key)).st_size)
         except FileNotFoundError:
             return None
 
-    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False) -> None:
+    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False, source_version: str = "") -> None:
         """A hard link (O(1), no bytes copied), or a byte copy across devices. With ``overwrite`` the new file is
         prepared under a hidden sibling name and renamed over ``to_key``, so readers see the old or the new file,
-        never a partial one."""
+        never a partial one. Uploads here are write-once, so ``source_version`` has nothing to pin."""
         source, target = self.path(from_key), self.path(to_key)
         os.makedirs(os.path.dirname(target), exist_ok=True, mode=self.directory_permissions_mode or 0o777)
         if not overwrite:

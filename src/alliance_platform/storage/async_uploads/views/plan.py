@@ -15,7 +15,8 @@ from ...settings import storage_settings
 from .. import signals
 from ..keys import MAX_FILENAME_LENGTH, sanitize_filename
 from ..registry import AsyncFieldRegistry, default_async_field_registry
-from ..temp_files import AsyncTempFile, session_fingerprint
+from ..requester import Requester
+from ..temp_files import AsyncTempFile
 from .authentication import ApiClientAuthenticationMixin
 from .common import InstanceLookupError, get_instance, json_error
 
@@ -106,11 +107,12 @@ class GenerateUploadUrlView(ApiClientAuthenticationMixin, View):
         if max_bytes is not None and values["size"] is not None and values["size"] > max_bytes:
             return json_error(400, {"size": [f"The file is too large. The maximum size is {max_bytes} bytes."]})
 
-        owner = self._owner(request)
+        requester = Requester.from_request(request)
+        owner = requester.owner_fields()
         if owner is None:
             return json_error(403, detail="Uploading needs a logged-in user or a session.")
         cap = storage_settings.MAX_PENDING_UPLOADS
-        if cap is not None and self._pending_count(owner) >= cap:
+        if cap is not None and AsyncTempFile.objects.pending().owned_by(requester).count() >= cap:
             return json_error(429, detail="Too many uploads are waiting to be submitted. Save or discard some first.")
 
         storage = field.storage
@@ -131,32 +133,11 @@ class GenerateUploadUrlView(ApiClientAuthenticationMixin, View):
             key=key,
             original_filename=filename,
             field_id=values["fieldId"],
-            uploaded_by=owner.get("uploaded_by"),
-            session_fingerprint=owner.get("session_fingerprint", ""),
+            **owner,
+            planned_for="" if instance is None else str(instance.pk),
             declared_size=values["size"],
             content_type=values["contentType"],
             upload_id=upload_url.get("multipart", {}).get("uploadId", ""),
         )
         signals.upload_planned.send(sender=AsyncTempFile, temp_file=temp_file, field=field, request=request)
         return JsonResponse({"uploadUrl": upload_url, "key": key})
-
-    @staticmethod
-    def _owner(request: HttpRequest) -> dict[str, Any] | None:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            return {"uploaded_by": user}
-        session = getattr(request, "session", None)
-        if session is None:
-            return None
-        if not session.session_key:
-            session.save()
-        return {"session_fingerprint": session_fingerprint(session.session_key)}
-
-    @staticmethod
-    def _pending_count(owner: dict[str, Any]) -> int:
-        rows = AsyncTempFile.objects.pending()
-        if "uploaded_by" in owner:
-            rows = rows.filter(uploaded_by=owner["uploaded_by"])
-        else:
-            rows = rows.filter(uploaded_by__isnull=True, session_fingerprint=owner["session_fingerprint"])
-        return rows.count()
