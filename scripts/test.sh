@@ -9,7 +9,8 @@
 # 3. starts a throwaway PostgreSQL on 127.0.0.1:5433, a throwaway S3 server (SeaweedFS, from the `test`
 #    extra) on 127.0.0.1:8333 and a throwaway Azure Blob server (Azurite, installed from npm into .azurite/ on
 #    first use) on 127.0.0.1:10000, all stopped again on exit, whatever happens,
-# 4. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests) and on PostgreSQL
+# 4. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests and without the
+#    concurrency suite, which needs PostgreSQL) and on PostgreSQL
 #    (with the headless Chromium tests). Extra arguments go to both pytest runs. Both runs get the S3 server
 #    (AP_TEST_S3_*), Azurite (AP_TEST_AZURE_CONNECTION_STRING) and AP_TEST_REQUIRE_SERVICES=1, so a test whose
 #    service is missing fails instead of skipping; no AWS_* variable of the caller's reaches them.
@@ -298,8 +299,8 @@ export AP_TEST_REQUIRE_SERVICES=1
 
 check_step "ruff check" "$VENV/bin/python" -m ruff check .
 check_step "ruff format --check" "$VENV/bin/python" -m ruff format --check .
-check_step "pytest (SQLite, no browser)" run_pytest AP_TEST_DB=sqlite -- -m "not browser" "$@"
-check_step "pytest (PostgreSQL + browser)" \
+check_step "pytest (SQLite, no browser, no races)" run_pytest AP_TEST_DB=sqlite -- -m "not browser and not concurrency" "$@"
+check_step "pytest (PostgreSQL + browser + races)" \
     run_pytest AP_TEST_DB=postgres AP_TEST_PG_HOST=127.0.0.1 AP_TEST_PG_PORT=$PG_PORT -- "$@"
 
 summary
