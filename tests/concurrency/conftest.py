@@ -28,10 +28,8 @@ import requests
 from alliance_platform.storage.async_uploads.storage.base import AsyncUploadStorage
 from alliance_platform.storage.async_uploads.storage.filesystem import FileSystemAsyncUploadStorage
 from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile
-from tests.azure.conftest import azurite, blob_service, container  # noqa: F401
-from tests.azure.conftest import make_storage as make_azure_storage
-from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
-from tests.s3.conftest import make_storage as make_s3_storage
+from tests.azure.conftest import azurite, blob_service, container, make_storage as make_azure_storage  # noqa: F401
+from tests.s3.conftest import bucket, make_storage as make_s3_storage, s3_client, s3_server  # noqa: F401
 from tests.testapp.models import CloudDocument
 
 ROUNDS = 20
