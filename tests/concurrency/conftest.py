@@ -17,7 +17,7 @@ run by the PostgreSQL pass of scripts/test.sh.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
 import threading
 from typing import Any
 
@@ -125,19 +125,6 @@ class Visitor:
     def create(self, key: str, name: str, title: str = "t") -> requests.Response:
         body = {"title": title, "file": {"key": key, "name": name}}
         return self._record(self.http.post(self.base_url + API, json=body, timeout=120))
-
-
-@dataclass
-class Outcomes:
-    """What the requests of one round answered, shared by its threads."""
-
-    statuses: list[int] = dataclass_field(default_factory=list)
-    errors: list[BaseException] = dataclass_field(default_factory=list)
-    lock: threading.Lock = dataclass_field(default_factory=threading.Lock)
-
-    def add(self, status: int) -> None:
-        with self.lock:
-            self.statuses.append(status)
 
 
 def run_together(*actions: Callable[[], Any]) -> list[Any]:
