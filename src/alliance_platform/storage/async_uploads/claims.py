@@ -58,6 +58,14 @@ def release(pk: int, token: str, *, using: str = "default") -> None:
     AsyncTempFile.objects.using(using).filter(pk=pk, lease_token=token).update(lease_token="", lease_expires_at=None)
 
 
+def finish(row: AsyncTempFile, *, using: str = "default", **values) -> None:
+    """Write ``values`` and give the lease back in one statement, at the end of the work done under it."""
+    AsyncTempFile.objects.using(using).filter(pk=row.pk, lease_token=row.lease_token).update(
+        lease_token="", lease_expires_at=None, **values
+    )
+    row._claim_finished = True
+
+
 class ClaimTimeout(Exception):
     """Another actor held the upload for longer than the caller could wait."""
 
@@ -85,7 +93,8 @@ def claimed(key: str, *, wait: float | None = None, using: str = "default") -> I
     try:
         yield row
     finally:
-        release(row.pk, token, using=using)
+        if not getattr(row, "_claim_finished", False):
+            release(row.pk, token, using=using)
 
 
 def claim_batch(pks: Iterable[int], condition: Q, *, using: str = "default") -> tuple[list[AsyncTempFile], str]:

@@ -23,7 +23,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from ..auth import has_permission
-from .claims import ClaimTimeout, claimed
+from .claims import ClaimTimeout, claimed, finish
 from .fields import AsyncFileField, AsyncImageField
 from .input_data import AsyncFileInputData
 from .keys import is_temporary_path
@@ -98,9 +98,7 @@ def _verify_temporary(field: AsyncFileField, key: str, context: VerificationCont
             if temp_file.object_id and (instance is None or temp_file.object_id != str(instance.pk)):
                 raise UploadRejected("already_used")  # claimed by a record whose save has not committed yet
             result, stored = _check_object(field, temp_file)
-            AsyncTempFile.objects.filter(pk=temp_file.pk).update(
-                verified_at=timezone.now(), verified_version=stored.version
-            )
+            finish(temp_file, verified_at=timezone.now(), verified_version=stored.version)
             return result
     except ClaimTimeout:
         raise UploadRejected("busy") from None
