@@ -20,9 +20,10 @@ import base64
 from collections.abc import Iterable, Iterator
 import contextlib
 from datetime import UTC, datetime, timedelta
+import io
 import secrets
 import time
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from django.core.checks import CheckMessage, Warning
@@ -57,7 +58,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ...settings import storage_settings
 from .. import keys, multipart
 from ..registry import AsyncFieldRegistry
-from .base import AsyncUploadStorage, GenerateUploadUrlResponse, InvalidUploadParts, StoredPart, UploadPart
+from .base import (
+    AsyncUploadStorage,
+    GenerateUploadUrlResponse,
+    InvalidUploadParts,
+    ObjectChanged,
+    StoredObject,
+    StoredPart,
+    UploadPart,
+)
 
 MIB = 1024 * 1024
 MAX_BLOCKS = 50_000  # the most blocks one blob may have
@@ -129,6 +138,28 @@ def _part_number(upload_id: str, name: str) -> int | None:
     if prefix != upload_id or len(number) != 5 or not number.isdigit():
         return None
     return int(number)
+
+
+class _DownloadReader(io.RawIOBase):
+    """A file-like view of a blob download that fetches chunks as it is read."""
+
+    def __init__(self, downloader):
+        self._chunks = downloader.chunks()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
 
 
 def _csv(value: str | list[str] | None) -> list[str]:
@@ -335,40 +366,72 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
 
     # Object operations.
 
-    def object_size(self, key: str) -> int | None:
+    def stat_object(self, key: str) -> StoredObject | None:
         try:
-            return self._blob(key).get_blob_properties().size
+            properties = self._blob(key).get_blob_properties()
         except ResourceNotFoundError:
             return None
+        return StoredObject(size=properties.size, version=properties.etag or "")
 
-    def read_head(self, key: str, length: int) -> bytes:
+    def _download(self, key: str, version: str, **options: Any):
+        """A download of ``key`` in ``version`` only: ``ObjectChanged``/``FileNotFoundError`` instead of errors."""
+        if version:
+            options.update(etag=version, match_condition=MatchConditions.IfNotModified)
+        try:
+            return self._blob(key).download_blob(max_concurrency=1, **options)
+        except ResourceModifiedError as error:
+            # Azurite answers a condition on a missing blob with 412 rather than 404.
+            if self.stat_object(key) is None:
+                raise FileNotFoundError(key) from error
+            raise ObjectChanged(key) from error
+        except ResourceNotFoundError as error:
+            raise FileNotFoundError(key) from error
+
+    def read_head(self, key: str, length: int, *, version: str = "") -> bytes:
         length = min(length, _SNIFF_RANGE_LIMIT)
         try:
-            return self._blob(key).download_blob(offset=0, length=length, max_concurrency=1).readall()
+            return self._download(key, version, offset=0, length=length).readall()
         except HttpResponseError as error:
             if error.status_code == 416:
                 return b""  # an empty blob has no first byte
             raise
 
-    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False) -> None:
+    def open_version(self, key: str, version: str = "") -> IO[bytes]:
+        """The blob's bytes in ``version``, read in chunks as the caller reads (a virus scan streams it)."""
+        return _DownloadReader(self._download(key, version))
+
+    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False, source_version: str = "") -> None:
         """Server-side copy that returns only once the copy succeeded; it refuses to replace an existing blob
-        unless ``overwrite`` (a field's ``allow_overwrite``)."""
+        unless ``overwrite`` (a field's ``allow_overwrite``), and with ``source_version`` copies only that version
+        (``x-ms-source-if-match``, which Azurite honours too)."""
         timeout = float(storage_settings.AZURE_COPY_TIMEOUT)
         # The source is read through a SAS: that works for account keys and delegation keys alike.
         source = self._signed_url(self._blob_name(from_key), BlobSasPermissions(read=True), timeout + 600)
         destination = self._blob(to_key)
         try:
-            started = self._start_copy(destination, source, overwrite=overwrite)
-        except (ResourceExistsError, ResourceModifiedError) as error:
+            started = self._start_copy(destination, source, overwrite=overwrite, source_version=source_version)
+        except ResourceExistsError as error:
             raise FileExistsError(to_key) from error
+        except ResourceModifiedError as error:
+            # Either condition failed; only an existing destination can have failed the destination's.
+            if not overwrite and self.stat_object(to_key) is not None:
+                raise FileExistsError(to_key) from error
+            raise ObjectChanged(from_key) from error
+        except ResourceNotFoundError as error:
+            raise FileNotFoundError(from_key) from error
         # A blob replaced under a fixed name may be what other records point at: a failed copy leaves it be.
         self._await_copy(destination, started, timeout, remove_on_failure=not overwrite)
 
-    def _start_copy(self, destination: BlobClient, source_url: str, *, overwrite: bool = False) -> dict[str, Any]:
-        if overwrite:
-            return destination.start_copy_from_url(source_url)
-        # If-None-Match: * makes "never overwrite" atomic, not a check followed by a copy.
-        return destination.start_copy_from_url(source_url, match_condition=MatchConditions.IfMissing)
+    def _start_copy(
+        self, destination: BlobClient, source_url: str, *, overwrite: bool = False, source_version: str = ""
+    ) -> dict[str, Any]:
+        conditions: dict[str, Any] = {}
+        if source_version:
+            conditions.update(source_etag=source_version, source_match_condition=MatchConditions.IfNotModified)
+        if not overwrite:
+            # If-None-Match: * makes "never overwrite" atomic, not a check followed by a copy.
+            conditions["match_condition"] = MatchConditions.IfMissing
+        return destination.start_copy_from_url(source_url, **conditions)
 
     def _copy_state(self, destination: BlobClient) -> tuple[str | None, str | None]:
         copy = destination.get_blob_properties().copy

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from django.core.checks import CheckMessage, Warning
 from django.core.exceptions import ImproperlyConfigured
@@ -34,7 +34,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from ...settings import storage_settings
 from .. import keys, multipart
 from ..registry import AsyncFieldRegistry
-from .base import AsyncUploadStorage, GenerateUploadUrlResponse, InvalidUploadParts, StoredPart, UploadPart
+from .base import (
+    AsyncUploadStorage,
+    GenerateUploadUrlResponse,
+    InvalidUploadParts,
+    ObjectChanged,
+    StoredObject,
+    StoredPart,
+    UploadPart,
+)
 
 # How object parameters (boto3 names) are spelled as presigned POST form fields.
 _POST_FIELD_FOR_PARAMETER = {
@@ -218,20 +226,39 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
 
     # Object operations.
 
-    def object_size(self, key: str) -> int | None:
+    #: After a pinned copy, compare the copy's ETag with the pinned one. S3 itself refuses the copy of a changed
+    #: source (``CopySourceIfMatch``), but some S3-compatible servers ignore that condition (SeaweedFS does); a plain
+    #: copy keeps the source's ETag, so the comparison catches them. Turn it off where copies get ETags of their
+    #: own while the server does enforce the condition (objects encrypted with SSE-KMS on AWS).
+    check_copied_version = True
+
+    def stat_object(self, key: str) -> StoredObject | None:
         try:
-            return self.client.head_object(Bucket=self.bucket_name, Key=self._key(key))["ContentLength"]
+            head = self.client.head_object(Bucket=self.bucket_name, Key=self._key(key))
         except ClientError as error:
             if _status(error) == 404:
                 return None
             raise
+        return StoredObject(size=head["ContentLength"], version=head.get("ETag", ""))
 
-    def read_head(self, key: str, length: int) -> bytes:
+    def _get(self, key: str, version: str, **params: Any) -> dict[str, Any]:
+        """GetObject of ``key`` in ``version`` only: ``ObjectChanged``/``FileNotFoundError`` instead of errors."""
+        if version:
+            params["IfMatch"] = version
+        try:
+            return self.client.get_object(Bucket=self.bucket_name, Key=self._key(key), **params)
+        except ClientError as error:
+            status = _status(error)
+            if status == 412:
+                raise ObjectChanged(key) from error
+            if status == 404:
+                raise FileNotFoundError(key) from error
+            raise
+
+    def read_head(self, key: str, length: int, *, version: str = "") -> bytes:
         length = min(length, _SNIFF_RANGE_LIMIT)
         try:
-            response = self.client.get_object(
-                Bucket=self.bucket_name, Key=self._key(key), Range=f"bytes=0-{length - 1}"
-            )
+            response = self._get(key, version, Range=f"bytes=0-{length - 1}")
         except ClientError as error:
             if _status(error) == 416:
                 return b""  # an empty object has no first byte
@@ -239,23 +266,46 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         with response["Body"] as body:
             return body.read()
 
-    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False) -> None:
+    def open_version(self, key: str, version: str = "") -> IO[bytes]:
+        return self._get(key, version)["Body"]
+
+    def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False, source_version: str = "") -> None:
         """Server-side copy; refuses to replace an existing object unless ``overwrite``. (S3 replaces objects
-        atomically: readers see the old or the new one.)"""
-        if not overwrite and self.object_size(to_key) is not None:
+        atomically: readers see the old or the new one.) With ``source_version`` only that version is copied."""
+        if not overwrite and self.stat_object(to_key) is not None:
             raise FileExistsError(to_key)
         extra_args = self._upload_parameters(to_key)
-        self.client.copy(
-            {"Bucket": self.bucket_name, "Key": self._key(from_key)},
-            self.bucket_name,
-            self._key(to_key),
-            ExtraArgs=extra_args or None,
-            Config=TransferConfig(
-                multipart_threshold=self.copy_multipart_threshold,
-                multipart_chunksize=self.copy_multipart_chunksize,
-                use_threads=False,
-            ),
-        )
+        if source_version:
+            extra_args["CopySourceIfMatch"] = source_version
+        try:
+            self.client.copy(
+                {"Bucket": self.bucket_name, "Key": self._key(from_key)},
+                self.bucket_name,
+                self._key(to_key),
+                ExtraArgs=extra_args or None,
+                Config=TransferConfig(
+                    multipart_threshold=self.copy_multipart_threshold,
+                    multipart_chunksize=self.copy_multipart_chunksize,
+                    use_threads=False,
+                ),
+            )
+        except ClientError as error:
+            if _status(error) == 412:
+                raise ObjectChanged(from_key) from error
+            if _status(error) == 404:
+                raise FileNotFoundError(from_key) from error
+            raise
+        if source_version and self.check_copied_version:
+            self._check_copied_version(from_key, to_key, source_version, remove=not overwrite)
+
+    def _check_copied_version(self, from_key: str, to_key: str, source_version: str, *, remove: bool) -> None:
+        copied = self.stat_object(to_key)
+        if copied is None or "-" in copied.version:
+            return  # a multipart copy's ETag is its own; S3 checked the condition on every part
+        if copied.version != source_version:
+            if remove:
+                self.delete(to_key)
+            raise ObjectChanged(from_key)
 
     def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
         """``DeleteObjects`` in batches of 1,000 keys; missing keys are not failures."""
