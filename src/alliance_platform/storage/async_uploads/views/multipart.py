@@ -20,6 +20,7 @@ from .. import multipart
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..storage.base import InvalidUploadParts
 from ..temp_files import AsyncTempFile
+from ..text import has_control_characters
 from .common import json_error
 
 MAX_PARTS_PER_REQUEST = 50
@@ -120,7 +121,7 @@ def _parse_completed_parts(raw: str, part_count: int) -> list[dict[str, Any]]:
         number, etag = part.get("partNumber"), part.get("etag")
         if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= part_count:
             raise invalid
-        if not isinstance(etag, str) or not etag or len(etag) > 200 or any(ord(ch) < 32 for ch in etag):
+        if not isinstance(etag, str) or not etag or len(etag) > 200 or has_control_characters(etag):
             raise invalid
         cleaned[number] = etag
     return [{"partNumber": number, "etag": etag} for number, etag in sorted(cleaned.items())]
@@ -141,6 +142,15 @@ class CompleteView(MultipartView):
             return json_error(413, detail="The file is larger than this field allows.")
         if any(part["partNumber"] not in sizes for part in parts):
             return json_error(400, {"parts": ["Some of these parts were never uploaded."]})
+        if [part["partNumber"] for part in parts] != list(range(1, upload.part_count + 1)):
+            # A file with a part left out would be saved shorter than planned, with nothing to show it.
+            message = f"Give every part of the plan, 1 to {upload.part_count}."
+            return json_error(400, {"parts": [message]})
+        declared = upload.temp_file.declared_size
+        total = sum(sizes[part["partNumber"]] for part in parts)
+        if declared is not None and total != declared:
+            message = f"The parts add up to {total} bytes; the upload was planned as {declared} bytes."
+            return json_error(400, {"parts": [message]})
         try:
             upload.storage.complete_multipart_upload(
                 upload.key, upload.upload_id, parts, content_type=upload.temp_file.content_type or None
