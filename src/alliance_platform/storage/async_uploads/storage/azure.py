@@ -57,6 +57,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ...settings import storage_settings
 from .. import keys, multipart
+from ..content_types import download_content_type, storable_content_type
 from ..registry import AsyncFieldRegistry
 from .base import (
     AsyncUploadStorage,
@@ -246,7 +247,9 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         if self.cache_control:
             settings["cache_control"] = self.cache_control
         settings.update(self.get_object_parameters(blob_name))
-        settings["content_type"] = content_type or settings.get("content_type") or self.default_content_type
+        settings["content_type"] = storable_content_type(
+            content_type or settings.get("content_type") or self.default_content_type
+        )
         return settings
 
     def generate_upload_url(
@@ -296,6 +299,8 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
             if name not in _SAS_OVERRIDES:
                 raise TypeError(f"Unsupported download parameter for Azure: {parameter!r}")
             overrides[name] = value
+        # A SAS cannot pin the headers a client uploads with: the download names a type that is never active.
+        overrides["content_type"] = download_content_type(filename, overrides.get("content_type"))
         return self._signed_url(
             self._blob_name(key), BlobSasPermissions(read=True), storage_settings.DOWNLOAD_URL_EXPIRY, **overrides
         )

@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ...settings import storage_settings
 from .. import keys, multipart
+from ..content_types import download_content_type, storable_content_type
 from ..registry import AsyncFieldRegistry
 from .base import (
     AsyncUploadStorage,
@@ -110,6 +111,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
             )
         fields: dict[str, str] = {}
         conditions: list[Any] = []
+        content_type = storable_content_type(content_type)
         if content_type:
             fields["Content-Type"] = content_type
         for parameter, value in self._upload_parameters(name).items():
@@ -152,6 +154,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
     supports_multipart = True
 
     def create_multipart_upload(self, name: str, content_type: str | None) -> str:
+        content_type = storable_content_type(content_type)
         extra = {"ContentType": content_type} if content_type else {}
         response = self.client.create_multipart_upload(
             Bucket=self.bucket_name, Key=self._key(name), **self._upload_parameters(name), **extra
@@ -218,6 +221,8 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         filename = kwargs.pop("filename", None) or key.rsplit("/", 1)[-1]
         kwargs.pop("registry", None)
         params = {"ResponseContentDisposition": content_disposition_header(True, filename), **kwargs}
+        # Whatever type the object was stored with, the download never names an active one.
+        params["ResponseContentType"] = download_content_type(filename, kwargs.get("ResponseContentType"))
         return self.client.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket_name, "Key": self._key(key), **params},
