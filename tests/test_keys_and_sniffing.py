@@ -179,10 +179,10 @@ def test_generate_temporary_path_raises_when_prefix_and_extension_cannot_fit():
         generate_temporary_path("report.pdf", max_length=10)
 
 
-def test_generate_temporary_path_without_max_length_keeps_a_long_sanitised_name():
+def test_generate_temporary_path_without_max_length_keeps_the_last_component_within_the_filesystem_limit():
     key = generate_temporary_path("n" * 1000 + ".pdf")
     assert key.endswith("n.pdf")
-    assert len(key.rsplit("-", 1)[1]) == MAX_FILENAME_LENGTH
+    assert len(key.rsplit("/", 1)[1]) == MAX_FILENAME_LENGTH
 
 
 # is_temporary_path

@@ -20,7 +20,7 @@ from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDe
 
 from ..auth import resolve_perm_name
 from .input_data import AsyncFileInputData
-from .keys import is_temporary_path
+from .keys import final_filename, is_temporary_path
 from .registry import AsyncFieldRegistry, default_async_field_registry
 from .restrictions import FileRestrictions
 from .storage.base import AsyncUploadStorage
@@ -202,6 +202,11 @@ class AsyncFileField(models.FileField):
         if self.allow_overwrite:
             kwargs["allow_overwrite"] = True
         return name, f"alliance_platform.storage.async_uploads.models.{type(self).__name__}", args, kwargs
+
+    def generate_filename(self, instance: models.Model | None, filename: str) -> str:
+        """``upload_to``'s name for ``filename``, made from a name that every storage keeps as it is: no empty or
+        hidden names, nothing over the filesystem's 255 bytes (see ``keys.final_filename``)."""
+        return super().generate_filename(instance, final_filename(filename))
 
     def formfield(self, **kwargs: Any):
         from . import forms

@@ -8,6 +8,7 @@ a not-yet-promoted file readable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import unicodedata
 
@@ -15,9 +16,31 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.utils import timezone
 
 TEMPORARY_PREFIX = "async-temp-files/"
-#: The longest original filename we keep (most filesystems cap a name at 255 bytes).
+#: The longest filename (path component) we keep or create, in UTF-8 bytes: most filesystems cap a name at 255
+#: bytes, whatever its characters.
 MAX_FILENAME_LENGTH = 255
+#: A stem for names with no usable characters left ("😀", "()", "#.txt").
+FALLBACK_STEM = "file"
+#: Room a final name keeps for the suffix ``get_available_name`` adds when the name is taken ("_" + 7 characters).
+_AVAILABLE_NAME_SUFFIX = 8
+_MAX_EXTENSION = 16
 _RANDOM_BYTES = 10
+_VALID_NAME_CHARACTER = re.compile(r"[-\w.]")
+
+
+def _utf8_length(value: str) -> int:
+    return len(value.encode())
+
+
+def _truncate_utf8(value: str, max_bytes: int) -> str:
+    """``value`` cut to at most ``max_bytes`` UTF-8 bytes, never in the middle of a character."""
+    return value.encode()[: max(max_bytes, 0)].decode(errors="ignore")
+
+
+def _fit(stem: str, ext: str, max_bytes: int) -> str:
+    """``stem + ext`` within ``max_bytes``, shortening the stem, never the extension (capped first)."""
+    ext = _truncate_utf8(ext, _MAX_EXTENSION)
+    return _truncate_utf8(stem, max_bytes - _utf8_length(ext)) + ext
 
 
 def sanitize_filename(filename: str) -> str:
@@ -29,10 +52,8 @@ def sanitize_filename(filename: str) -> str:
     # Cc: control characters (NUL, newlines...); Cf: invisible formatting such as right-to-left overrides.
     name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
     name = name.strip().strip(".").strip()
-    if len(name) > MAX_FILENAME_LENGTH:
-        stem, ext = os.path.splitext(name)
-        ext = ext[:16]
-        name = stem[: MAX_FILENAME_LENGTH - len(ext)] + ext
+    if _utf8_length(name) > MAX_FILENAME_LENGTH:
+        name = _fit(*os.path.splitext(name), MAX_FILENAME_LENGTH)
     return name
 
 
@@ -43,7 +64,22 @@ def storage_safe_filename(filename: str) -> str:
     """
     stem, ext = os.path.splitext(sanitize_filename(filename))
     stem, ext = _ascii_token(stem).strip("._"), _ascii_token(ext)
-    return (stem or "file") + (ext if len(ext) > 1 else "")
+    return (stem or FALLBACK_STEM) + (ext if len(ext) > 1 else "")
+
+
+def final_filename(filename: str) -> str:
+    """The name a promoted file gets from the user's ``filename``, before ``upload_to`` places it.
+
+    Unicode letters are kept (``résumé.pdf``), but only what Django's ``get_valid_name`` keeps, so the storage does
+    not empty the name later; a name with nothing usable gets ``FALLBACK_STEM``, a leading dot never survives
+    (no hidden files), and the name fits in ``MAX_FILENAME_LENGTH`` bytes with room for the suffix that a taken
+    name gets, keeping the extension.
+    """
+    stem, ext = os.path.splitext(sanitize_filename(filename).replace(" ", "_"))
+    stem = "".join(_VALID_NAME_CHARACTER.findall(stem)).strip("._") or FALLBACK_STEM
+    ext = "".join(_VALID_NAME_CHARACTER.findall(ext))
+    ext = ext if len(ext) > 1 and ext.startswith(".") else ""
+    return _fit(stem, ext, MAX_FILENAME_LENGTH - _AVAILABLE_NAME_SUFFIX)
 
 
 def _ascii_token(value: str) -> str:
@@ -54,8 +90,11 @@ def _ascii_token(value: str) -> str:
 def generate_temporary_path(filename: str, max_length: int | None = None) -> str:
     """A new temporary key for ``filename``, truncating its stem (never its extension) to fit ``max_length``."""
     now = timezone.now()
-    prefix = f"{TEMPORARY_PREFIX}{now:%Y/%m/%d}/{secrets.token_hex(_RANDOM_BYTES)}-"
+    random_part = f"{secrets.token_hex(_RANDOM_BYTES)}-"
+    prefix = f"{TEMPORARY_PREFIX}{now:%Y/%m/%d}/{random_part}"
     stem, ext = os.path.splitext(storage_safe_filename(filename))
+    # The last component (random part, stem, extension; ASCII) within the filesystem's limit.
+    stem = stem[: MAX_FILENAME_LENGTH - len(random_part) - len(ext)]
     if max_length is not None:
         room = max_length - len(prefix) - len(ext)
         if room < 1:

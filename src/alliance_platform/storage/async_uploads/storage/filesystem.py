@@ -7,6 +7,7 @@ never authorise an upload. Promotion is a hard link (O(1), no bytes copied) with
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import contextlib
 from datetime import datetime
 import errno
 import os
@@ -35,6 +36,10 @@ class UploadTooLarge(Exception):
 
 class UploadIncomplete(Exception):
     pass
+
+
+class UploadVanished(Exception):
+    """The partial file of an upload being received was removed under it."""
 
 
 class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
@@ -99,17 +104,23 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
     def receive_upload(self, name: str, stream: BinaryIO, length: int, max_bytes: int | None) -> int:
         """Stream ``length`` bytes from ``stream`` to ``name`` without holding more than one chunk in memory.
 
-        The bytes go to a private partial file first; only a complete upload is linked into place, and never over
-        an existing object (a replayed URL gets ``FileExistsError``).
+        The bytes go to a private partial file first (a short hidden name of its own, so that it fits wherever the
+        final name does); only a complete upload is linked into place, and never over an existing object (a
+        replayed URL gets ``FileExistsError``). ``UploadVanished`` when the partial file or its directory was
+        removed while receiving (cleanup, or a person): nothing is left at ``name`` then.
         """
         final_path = self.path(name)
         if os.path.lexists(final_path):
             raise FileExistsError(name)
-        os.makedirs(os.path.dirname(final_path), exist_ok=True, mode=self.directory_permissions_mode or 0o777)
-        partial_path = f"{final_path}.{secrets.token_hex(6)}.part"
+        directory = os.path.dirname(final_path)
+        partial_path = os.path.join(directory, f".{secrets.token_hex(8)}.part")
         chunk_size = storage_settings.FILESYSTEM_UPLOAD_CHUNK_SIZE
         received = 0
-        fd = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            os.makedirs(directory, exist_ok=True, mode=self.directory_permissions_mode or 0o777)
+            fd = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileNotFoundError as exc:
+            raise UploadVanished(name) from exc  # the date directory was pruned between the two calls
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:
                 while received < length:
@@ -123,8 +134,11 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
             if self.file_permissions_mode is not None:
                 os.chmod(partial_path, self.file_permissions_mode)
             os.link(partial_path, final_path)
+        except FileNotFoundError as exc:
+            raise UploadVanished(name) from exc
         finally:
-            os.unlink(partial_path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial_path)
         return received
 
     # Object operations.

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..keys import is_temporary_path
 from ..registry import AsyncFieldRegistry, default_async_field_registry
-from ..storage.filesystem import FileSystemAsyncUploadStorage, UploadIncomplete, UploadTooLarge
+from ..storage.filesystem import FileSystemAsyncUploadStorage, UploadIncomplete, UploadTooLarge, UploadVanished
 from ..temp_files import AsyncTempFile
 from .common import json_error
 
@@ -74,6 +74,10 @@ class FileSystemUploadView(View):
             return _too_large()
         except UploadIncomplete:
             return json_error(400, detail="The upload was incomplete.")
+        except UploadVanished:
+            return json_error(
+                409, detail="The upload was removed while it was being received. Please upload the file again."
+            )
         except SuspiciousFileOperation:
             return json_error(403, detail="This upload URL is not valid.")
         return HttpResponse(status=201, headers={"X-Upload-Size": str(received)})
