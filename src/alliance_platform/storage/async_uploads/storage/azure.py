@@ -9,6 +9,9 @@ key, connection string, token credential...) applies as usual, and each can be p
 * Azure cannot cap the size of a SAS upload: the declared size is checked when planning, the real size when the
   block list is committed and again at verification (blob properties and a ranged read, never the whole blob).
 * Promotion is a server-side copy that is awaited: the record only moves once the copy has succeeded.
+* What was verified is what is promoted: a block upload's write SAS can write the blob again until it expires,
+  so verification records the ETag, and reads (``If-Match``) and the copy (``x-ms-source-if-match``) only accept
+  that version.
 * Nothing is overwritten unless asked: promotion picks a free name, or replaces the blob at the generated name when
   ``AZURE_OVERWRITE_FILES`` (off by default) or the field's ``allow_overwrite`` says so.
 * Account keys and user delegation keys (a token credential such as a managed identity) can both sign.
@@ -142,11 +145,17 @@ def _part_number(upload_id: str, name: str) -> int | None:
 
 
 class _DownloadReader(io.RawIOBase):
-    """A file-like view of a blob download that fetches chunks as it is read."""
+    """A file-like view of a blob download that fetches chunks as it is read.
 
-    def __init__(self, downloader):
+    The SDK sends every chunk after the first with ``If-Match`` on the first response's ETag, so a blob rewritten
+    while it is being read fails the next chunk: that is reported as ``ObjectChanged`` (and a blob deleted meanwhile
+    as ``FileNotFoundError``), never as bytes of two versions.
+    """
+
+    def __init__(self, downloader, key: str):
         self._chunks = downloader.chunks()
         self._pending = b""
+        self._key = key
 
     def readable(self) -> bool:
         return True
@@ -157,6 +166,10 @@ class _DownloadReader(io.RawIOBase):
                 self._pending = next(self._chunks)
             except StopIteration:
                 return 0
+            except ResourceModifiedError as error:
+                raise ObjectChanged(self._key) from error
+            except ResourceNotFoundError as error:
+                raise FileNotFoundError(self._key) from error
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
@@ -379,7 +392,8 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         return StoredObject(size=properties.size, version=properties.etag or "")
 
     def _download(self, key: str, version: str, **options: Any):
-        """A download of ``key`` in ``version`` only: ``ObjectChanged``/``FileNotFoundError`` instead of errors."""
+        """A download of ``key`` in ``version`` only (``If-Match``): ``ObjectChanged``/``FileNotFoundError`` instead
+        of the SDK's errors, so callers need not know Azure's."""
         if version:
             options.update(etag=version, match_condition=MatchConditions.IfNotModified)
         try:
@@ -403,12 +417,18 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
 
     def open_version(self, key: str, version: str = "") -> IO[bytes]:
         """The blob's bytes in ``version``, read in chunks as the caller reads (a virus scan streams it)."""
-        return _DownloadReader(self._download(key, version))
+        return _DownloadReader(self._download(key, version), key)
 
     def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False, source_version: str = "") -> None:
         """Server-side copy that returns only once the copy succeeded; it refuses to replace an existing blob
-        unless ``overwrite`` (a field's ``allow_overwrite``), and with ``source_version`` copies only that version
-        (``x-ms-source-if-match``, which Azurite honours too)."""
+        unless ``overwrite`` (a field's ``allow_overwrite``).
+
+        With ``source_version`` only that version is copied: the copy is started with ``x-ms-source-if-match``, so a
+        rewritten source fails with 412 before the destination exists. Azurite (3.35) enforces it as Azure does.
+        Unlike S3 there is no second check after the copy: a copied blob gets an ETag of its own, so nothing about
+        the destination shows which version it was copied from. A copy still pending when the source changes fails
+        on Azure's side and is removed like any failed copy.
+        """
         timeout = float(storage_settings.AZURE_COPY_TIMEOUT)
         # The source is read through a SAS: that works for account keys and delegation keys alike.
         source = self._signed_url(self._blob_name(from_key), BlobSasPermissions(read=True), timeout + 600)

@@ -7,6 +7,8 @@ addressing style, ``AWS_S3_OBJECT_PARAMETERS``...) applies as usual, and each ca
   ``content-length-range`` up to the field's ``max_size``: S3 itself refuses anything else.
 * Verification reads a HEAD and a small ranged GET, never the whole object.
 * Promotion is a server-side copy (multipart copy for large objects): no object bytes pass through the app.
+* What was verified is what is promoted: a presigned POST can be sent again until it expires, so verification
+  records the ETag, and reads (``IfMatch``) and the copy (``CopySourceIfMatch``) only accept that version.
 * Nothing is overwritten, whatever ``AWS_S3_FILE_OVERWRITE`` says: promotion always picks a free name.
 """
 
@@ -24,6 +26,7 @@ from django.utils.http import content_disposition_header
 try:
     from boto3.s3.transfer import TransferConfig
     from botocore.exceptions import ClientError
+    from s3transfer import exceptions as s3transfer_exceptions
     from storages.backends.s3 import S3Storage
     from storages.utils import clean_name
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
@@ -69,6 +72,17 @@ def _without_id(rule: dict[str, Any]) -> dict[str, Any]:
 
 def _status(error: ClientError) -> int:
     return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+# s3transfer reports a part of a multipart copy refused by its condition as this error (raised from the 412
+# ClientError), not as the ClientError itself; versions before it existed raised the ClientError.
+_S3CopyFailedError: type[Exception] = getattr(s3transfer_exceptions, "S3CopyFailedError", ClientError)
+
+
+def _refused_condition(error: Exception) -> bool:
+    """Whether a copy failed because its ``CopySourceIfMatch`` (or s3transfer's own ETag pin) did not hold."""
+    cause = error if isinstance(error, ClientError) else error.__cause__ or error.__context__
+    return isinstance(cause, ClientError) and _status(cause) == 412
 
 
 class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
@@ -231,10 +245,11 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
 
     # Object operations.
 
-    #: After a pinned copy, compare the copy's ETag with the pinned one. S3 itself refuses the copy of a changed
-    #: source (``CopySourceIfMatch``), but some S3-compatible servers ignore that condition (SeaweedFS does); a plain
-    #: copy keeps the source's ETag, so the comparison catches them. Turn it off where copies get ETags of their
-    #: own while the server does enforce the condition (objects encrypted with SSE-KMS on AWS).
+    #: After a pinned copy, compare the copy's ETag with the pinned one: a second lock for servers that ignore
+    #: ``CopySourceIfMatch``. AWS S3 enforces it, and so does SeaweedFS (4.x, checked for CopyObject, UploadPartCopy
+    #: and the HeadObject s3transfer sends first); the check costs one HEAD and holds wherever a copy keeps the
+    #: source's ETag. It is skipped on its own where ETags are not comparable (multipart ETags, SSE-KMS and SSE-C
+    #: objects); turn it off for a server whose copies always get ETags of their own.
     check_copied_version = True
 
     def stat_object(self, key: str) -> StoredObject | None:
@@ -272,11 +287,19 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
             return body.read()
 
     def open_version(self, key: str, version: str = "") -> IO[bytes]:
+        """The body of one GetObject (``IfMatch`` on ``version``), streamed as the caller reads: a single response
+        is a single version, even if the object is rewritten while a virus scan is still reading."""
         return self._get(key, version)["Body"]
 
     def copy_file(self, from_key: str, to_key: str, *, overwrite: bool = False, source_version: str = "") -> None:
         """Server-side copy; refuses to replace an existing object unless ``overwrite``. (S3 replaces objects
-        atomically: readers see the old or the new one.) With ``source_version`` only that version is copied."""
+        atomically: readers see the old or the new one.)
+
+        With ``source_version`` only that version is copied: s3transfer passes ``CopySourceIfMatch`` on as
+        ``IfMatch`` of the HeadObject it starts with and as the condition of the CopyObject, or of every
+        UploadPartCopy of a multipart copy (whose parts it discards when one fails), so a changed source fails with
+        412 before anything exists at ``to_key``. ``_check_copied_version`` then covers servers that do not.
+        """
         if not overwrite and self.stat_object(to_key) is not None:
             raise FileExistsError(to_key)
         extra_args = self._upload_parameters(to_key)
@@ -294,23 +317,42 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
                     use_threads=False,
                 ),
             )
-        except ClientError as error:
-            if _status(error) == 412:
+        except (ClientError, _S3CopyFailedError) as error:
+            if _refused_condition(error):
                 raise ObjectChanged(from_key) from error
-            if _status(error) == 404:
+            if isinstance(error, ClientError) and _status(error) == 404:
                 raise FileNotFoundError(from_key) from error
             raise
         if source_version and self.check_copied_version:
-            self._check_copied_version(from_key, to_key, source_version, remove=not overwrite)
+            self._check_copied_version(from_key, to_key, source_version, overwrite=overwrite)
 
-    def _check_copied_version(self, from_key: str, to_key: str, source_version: str, *, remove: bool) -> None:
-        copied = self.stat_object(to_key)
-        if copied is None or "-" in copied.version:
-            return  # a multipart copy's ETag is its own; S3 checked the condition on every part
-        if copied.version != source_version:
-            if remove:
-                self.delete(to_key)
-            raise ObjectChanged(from_key)
+    def _check_copied_version(self, from_key: str, to_key: str, source_version: str, *, overwrite: bool) -> None:
+        """Raise ``ObjectChanged``, deleting the copy, when what was copied is not ``source_version``.
+
+        A plain copy keeps the source's ETag, so a copy whose ETag differs holds other bytes. Where ETags are not
+        content digests (multipart uploads and copies, SSE-KMS and SSE-C) they cannot be compared and the server's
+        own condition is relied on. At a name chosen free for this copy, a mismatch can only be the copy of a
+        rewritten source. At a fixed name (``overwrite``) another promotion may have replaced the copy since: the
+        object is then removed only when it is a copy of the source as it is now, so that a newer promotion's
+        verified file is left alone.
+        """
+        try:
+            head = self.client.head_object(Bucket=self.bucket_name, Key=self._key(to_key))
+        except ClientError as error:
+            if _status(error) == 404:
+                return  # gone already (replaced and removed by someone else): nothing of ours to undo
+            raise
+        copied = head.get("ETag", "")
+        if copied == source_version or "-" in copied or "-" in source_version:
+            return
+        if head.get("ServerSideEncryption", "").startswith("aws:kms") or head.get("SSECustomerAlgorithm"):
+            return
+        if overwrite:
+            source = self.stat_object(from_key)
+            if source is not None and source.version != copied:
+                return  # replaced by another writer after this copy: theirs, not a copy of other bytes
+        self.delete(to_key)
+        raise ObjectChanged(from_key)
 
     def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
         """``DeleteObjects`` in batches of 1,000 keys; missing keys are not failures."""

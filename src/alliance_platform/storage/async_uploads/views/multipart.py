@@ -13,6 +13,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -105,8 +106,14 @@ class ListPartsView(MultipartView):
 
 
 def _parse_completed_parts(raw: str, part_count: int) -> list[dict[str, Any]]:
+    """The parts a completion names, checked to be every part of the plan (1 to ``part_count``) exactly once.
+
+    S3 and Azure assemble whatever parts they are given, in that order: a completion that leaves one out would
+    store a file shorter than planned, with a gap nobody sees until the file is opened. So the plan's parts are
+    required, and a part named twice is refused rather than one of its ETags picked.
+    """
     invalid = MultipartRequestError(
-        json_error(400, {"parts": ['Give the parts as a JSON list of {"partNumber": n, "etag": "..."}.']})
+        json_error(400, {"parts": [gettext('Give the parts as a JSON list of {"partNumber": n, "etag": "..."}.')]})
     )
     try:
         parts = json.loads(raw)
@@ -123,41 +130,68 @@ def _parse_completed_parts(raw: str, part_count: int) -> list[dict[str, Any]]:
             raise invalid
         if not isinstance(etag, str) or not etag or len(etag) > 200 or has_control_characters(etag):
             raise invalid
+        if number in cleaned:
+            message = gettext("Part %(number)d is named more than once.") % {"number": number}
+            raise MultipartRequestError(json_error(400, {"parts": [message]}))
         cleaned[number] = etag
+    if sorted(cleaned) != list(range(1, part_count + 1)):
+        message = gettext("Give every part of the plan, 1 to %(count)d.") % {"count": part_count}
+        raise MultipartRequestError(json_error(400, {"parts": [message]}))
     return [{"partNumber": number, "etag": etag} for number, etag in sorted(cleaned.items())]
 
 
 class CompleteView(MultipartView):
+    """Assemble the object from every part of the plan, once the stored parts are what was planned.
+
+    Each refusal comes before the object exists, so nothing usable is left behind; except for an upload over the
+    field's limit (which is discarded), the client can upload the missing or short parts and complete again.
+    """
+
     def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
         parts = _parse_completed_parts(request.POST.get("parts", ""), upload.part_count)
         stored = upload.storage.list_upload_parts(upload.key, upload.upload_id)
         if stored is None:
-            return json_error(409, detail="This upload is no longer accepted.")
-        sizes = {part["partNumber"]: part.get("size", 0) for part in stored}
+            return json_error(409, detail=gettext("This upload is no longer accepted."))
+        # By number and ETag: a part sent again may be listed once per upload of it (SeaweedFS keeps them all, and
+        # assembles the one whose ETag is named), so only the named upload's size counts.
+        sizes = {(part["partNumber"], self._etag_key(part["etag"])): part.get("size", 0) for part in stored}
+        named = [(part["partNumber"], self._etag_key(part["etag"])) for part in parts]
+        total = sum(sizes.get(part, 0) for part in named)
         max_bytes = upload.field.max_size_bytes
-        if max_bytes is not None and sum(sizes.get(part["partNumber"], 0) for part in parts) > max_bytes:
+        if max_bytes is not None and total > max_bytes:
             # Checked before the object exists: an over-size upload never becomes one.
             upload.storage.abort_multipart_upload(upload.key, upload.upload_id)
             upload.temp_file.delete()
-            return json_error(413, detail="The file is larger than this field allows.")
-        if any(part["partNumber"] not in sizes for part in parts):
-            return json_error(400, {"parts": ["Some of these parts were never uploaded."]})
-        if [part["partNumber"] for part in parts] != list(range(1, upload.part_count + 1)):
-            # A file with a part left out would be saved shorter than planned, with nothing to show it.
-            message = f"Give every part of the plan, 1 to {upload.part_count}."
+            return json_error(413, detail=gettext("The file is larger than this field allows."))
+        unmatched = [number for number, etag in named if (number, etag) not in sizes]
+        if unmatched:
+            listed = {number for number, _etag in sizes}
+            if all(number in listed for number in unmatched):
+                message = gettext("These parts do not match the uploaded ones (check the ETags).")
+            else:
+                message = gettext("Some of these parts were never uploaded.")
             return json_error(400, {"parts": [message]})
         declared = upload.temp_file.declared_size
-        total = sum(sizes[part["partNumber"]] for part in parts)
         if declared is not None and total != declared:
-            message = f"The parts add up to {total} bytes; the upload was planned as {declared} bytes."
+            # Parts re-sent with other lengths: the file would not be the one planned (and checked) by its size.
+            message = gettext("The parts add up to %(total)d bytes; the upload was planned as %(declared)d bytes.") % {
+                "total": total,
+                "declared": declared,
+            }
             return json_error(400, {"parts": [message]})
         try:
             upload.storage.complete_multipart_upload(
                 upload.key, upload.upload_id, parts, content_type=upload.temp_file.content_type or None
             )
         except InvalidUploadParts:
-            return json_error(400, {"parts": ["These parts do not match the uploaded ones (check the ETags)."]})
+            message = gettext("These parts do not match the uploaded ones (check the ETags).")
+            return json_error(400, {"parts": [message]})
         return JsonResponse({"key": upload.key})
+
+    @staticmethod
+    def _etag_key(etag: str) -> str:
+        """An ETag as compared with a listed part's: S3 takes it with or without its quotes."""
+        return etag.strip('"')
 
 
 class AbortView(MultipartView):
