@@ -118,6 +118,7 @@ class AsyncFileInput(forms.Widget):
         context["widget"]["async_upload"] = {
             "field_id": field.async_field_id if field else "",
             "plan_url": field.async_field_registry.reverse("generate_upload_url") if field else "",
+            "discard_url": field.async_field_registry.reverse("discard_upload") if field else "",
             "instance_id": "" if self.instance_pk is None else str(self.instance_pk),
             "accept": field.restrictions.accept_attribute() if field else "",
             "max_size": field.max_size_bytes if field else None,

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 import json
 from typing import Any
 
+from .text import has_control_characters
+
 ALLOWED_KEYS = frozenset({"key", "name", "width", "height", "error", "url"})
 MAX_NAME_LENGTH = 1000
 
@@ -65,7 +67,7 @@ class AsyncFileInputData:
             raise InvalidInputData("invalid_shape")
         if len(name) > MAX_NAME_LENGTH or len(key) > min(MAX_NAME_LENGTH, max_length or MAX_NAME_LENGTH):
             raise InvalidInputData("too_long")
-        if _has_control_characters(key) or _has_control_characters(name):
+        if has_control_characters(key) or has_control_characters(name):
             # No storage key or filename we issue contains them; some databases cannot even store NUL.
             raise InvalidInputData("invalid_shape")
         width, height, error = value.get("width"), value.get("height"), value.get("error")
@@ -78,7 +80,3 @@ class AsyncFileInputData:
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
-
-
-def _has_control_characters(value: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)

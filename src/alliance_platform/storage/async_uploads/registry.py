@@ -106,7 +106,7 @@ class AsyncFieldRegistry:
 
     def get_url_patterns(self) -> list[URLPattern]:
         """The endpoints for this registry; include them under any prefix."""
-        from .views import DownloadRedirectView, GenerateUploadUrlView
+        from .views import DiscardUploadView, DownloadRedirectView, GenerateUploadUrlView
         from .views.multipart import multipart_url_patterns
 
         patterns = [
@@ -114,6 +114,11 @@ class AsyncFieldRegistry:
                 "generate-upload-url/",
                 GenerateUploadUrlView.as_view(registry=self),
                 name=self.url_name("generate_upload_url"),
+            ),
+            path(
+                "discard-upload/",
+                DiscardUploadView.as_view(registry=self),
+                name=self.url_name("discard_upload"),
             ),
             path(
                 "download-file/",

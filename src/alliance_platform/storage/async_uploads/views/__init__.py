@@ -1,6 +1,7 @@
-"""The HTTP endpoints: planning an upload, and redirecting to a download."""
+"""The HTTP endpoints: planning an upload, discarding one that will not be submitted, and redirecting to a download."""
 
+from .discard import DiscardUploadView
 from .download import DownloadRedirectView
 from .plan import GenerateUploadUrlView
 
-__all__ = ["DownloadRedirectView", "GenerateUploadUrlView"]
+__all__ = ["DiscardUploadView", "DownloadRedirectView", "GenerateUploadUrlView"]

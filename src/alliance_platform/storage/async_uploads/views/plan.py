@@ -17,13 +17,15 @@ from ..keys import MAX_FILENAME_LENGTH, sanitize_filename
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..requester import Requester
 from ..temp_files import AsyncTempFile
+from ..text import has_control_characters
 from .authentication import ApiClientAuthenticationMixin
 from .common import InstanceLookupError, get_instance, json_error
+from .fetch_metadata import RefuseCrossSiteMixin
 
 
 def _plain_text(value: str) -> str:
     # NUL and other control characters can break databases and headers; refuse them before anything else.
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if has_control_characters(value):
         raise forms.ValidationError("Control characters are not allowed.")
     return value
 
@@ -68,7 +70,7 @@ class PlanRequestForm(forms.Form):
         return params
 
 
-class GenerateUploadUrlView(ApiClientAuthenticationMixin, View):
+class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, View):
     """Answer ``{"uploadUrl": {...}, "key": ...}`` or a 400/403/429 JSON error. GET and POST take the same parameters."""
 
     registry: AsyncFieldRegistry = default_async_field_registry

@@ -13,7 +13,8 @@
  * Served as-is as ES modules: no dependencies, no build step. This one finds the widgets on the page and keeps
  * their forms from being submitted mid-upload; the others, next to it, each do one part of the work:
  *   widget.js         one widget: its states, progress, preview and messages
- *   transfer.js       plan an upload, then send the file in one request or in parts; resume
+ *   transfer.js       plan an upload, then send the file in one request or in parts; resume; discard an upload
+ *                     that will not be submitted (Cancel, Remove), so it stops counting as pending on the server
  *   single-upload.js  a whole file in one request (PUT, or S3 presigned POST)
  *   multipart.js      parts several at a time: signing, retries, completing, aborting
  *   resume-store.js   multipart sessions remembered in localStorage

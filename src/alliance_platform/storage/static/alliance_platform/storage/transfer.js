@@ -2,8 +2,13 @@
  * Getting a file into storage: ask our server for an upload plan, then send the file the way the plan says, in
  * one request or in parts. A file with a remembered multipart session skips planning and continues that session.
  *
- * `field` says whom the upload is for: {planUrl, fieldId, instanceId}. `pending` is the widget's record of the
- * upload ({file, ...}); the multipart session it uses is kept on it as `session` and `resumeKey`.
+ * `field` says whom the upload is for: {planUrl, discardUrl, fieldId, instanceId}. `pending` is the widget's record
+ * of the upload ({file, ...}); the temporary key the server recorded for it is kept on it as `key` (as soon as the
+ * plan names it, so that a cancelled upload can be discarded), and the multipart session it uses as `session` and
+ * `resumeKey`.
+ *
+ * An upload that will never be submitted is discarded on the server (`discardUpload`): it would otherwise count
+ * against the user's pending uploads until the server's cleanup runs, days later.
  */
 
 import { MESSAGES, UploadError, collectMessages } from "./messages.js";
@@ -15,12 +20,17 @@ import {
   multipartSession,
   sendParts,
 } from "./multipart.js";
-import { abortError, isAbort, readJson } from "./requests.js";
+import { abortError, readJson } from "./requests.js";
 import { claimSession, isSessionFree, releaseSession, resumeStore } from "./resume-store.js";
 import { sendFile } from "./single-upload.js";
 
-/** Ask our server where and how to upload. Resolves to {uploadUrl, key}. */
-async function requestPlan({ url, params, token, signal }) {
+/**
+ * Ask our server where and how to upload. Resolves to {uploadUrl, key}.
+ *
+ * Never aborted midway: the server may record the upload before its answer arrives, and only that answer names
+ * the key to discard. The caller discards a plan that arrives after the user cancelled.
+ */
+async function requestPlan({ url, params, token }) {
   let response;
   try {
     response = await fetch(url, {
@@ -28,14 +38,11 @@ async function requestPlan({ url, params, token, signal }) {
       body: new URLSearchParams(params),
       headers: { "X-CSRFToken": token, Accept: "application/json" },
       credentials: "same-origin",
-      signal,
     });
-  } catch (error) {
-    if (isAbort(error)) throw error;
+  } catch {
     throw new UploadError([MESSAGES.planUnreachable]);
   }
   const body = await readJson(response);
-  if (signal.aborted) throw abortError();
   if (response.ok) {
     if (typeof body?.uploadUrl?.url === "string" && typeof body.key === "string" && body.key) return body;
     // An expired session typically shows up as a redirect to a login page that answers 200 with HTML.
@@ -71,6 +78,7 @@ export async function transfer(pending, { field, parallel, token, signal, onProg
     claimSession(pending, key, saved);
     const stored = await listStoredParts(saved, { csrf: token, signal });
     if (stored) {
+      pending.key = saved.key;
       if (stored.length) onResume();
       return sendMultipart(pending, stored, { parallel, token, signal, onProgress });
     }
@@ -78,7 +86,17 @@ export async function transfer(pending, { field, parallel, token, signal, onProg
     endSession(pending, { abort: false });
   }
 
-  const plan = await requestPlan({ url: field.planUrl, params: planParams(field, file), token, signal });
+  // A new plan: what an earlier attempt of this upload ("Try again") recorded will never be used.
+  if (pending.key) {
+    discardUpload(field, pending.key, token);
+    pending.key = null;
+  }
+  const plan = await requestPlan({ url: field.planUrl, params: planParams(field, file), token });
+  if (signal.aborted) {
+    discardUpload(field, plan.key, token);
+    throw abortError();
+  }
+  pending.key = plan.key;
   if (String(plan.uploadUrl.method).toUpperCase() === "MULTIPART") {
     const session = multipartSession(plan, field.fieldId ?? "");
     if (!session) throw new UploadError([MESSAGES.planMalformed]);
@@ -114,4 +132,40 @@ export function endSession(pending, { abort, csrf = "" }) {
   resumeStore.remove(pending.resumeKey, session.token);
   releaseSession(pending);
   pending.session = null;
+}
+
+/**
+ * Tell our server that the upload it recorded as `key` for `field` will never be submitted: it deletes the object
+ * (aborting a multipart upload still in progress) and its record, so the upload stops counting against the user's
+ * pending uploads. Only ever called with keys that a plan of this page named, never with a saved file's key; the
+ * server refuses anything else too. `keepalive`, so that leaving the page right after does not cancel it.
+ *
+ * Best effort: resolves to whether the server discarded it. Whatever is left, the server's cleanup removes later.
+ */
+export async function discardUpload(field, key, csrf) {
+  if (!field.discardUrl || !key) return false;
+  try {
+    const response = await fetch(field.discardUrl, {
+      method: "POST",
+      body: new URLSearchParams({ key, fieldId: field.fieldId ?? "" }),
+      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+      credentials: "same-origin",
+      keepalive: true,
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Give up `pending`'s upload for good (Cancel, another file picked, the widget removed): abort its multipart
+ * session through the session's own token, which works whoever planned it (a session resumed from an earlier
+ * visit), and discard the upload on the server, which also removes its record. Both are safe to repeat.
+ */
+export function abandon(pending, { field, csrf }) {
+  const { key } = pending;
+  endSession(pending, { abort: true, csrf });
+  pending.key = null;
+  if (key) discardUpload(field, key, csrf);
 }

@@ -9,7 +9,7 @@ import { MESSAGES, UploadError } from "./messages.js";
 import { parallelParts } from "./multipart.js";
 import { csrfToken, isAbort } from "./requests.js";
 import { releaseSession } from "./resume-store.js";
-import { endSession, resumeKey, transfer } from "./transfer.js";
+import { abandon, discardUpload, resumeKey, transfer } from "./transfer.js";
 
 let idCounter = 0;
 
@@ -17,7 +17,8 @@ const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, pre
 
 /**
  * One widget. Its state is:
- *  - `committed`: what the hidden input holds (nothing, the saved file, or a finished upload);
+ *  - `committed`: what the hidden input holds (nothing, the saved file, or a finished upload; `planned` is the
+ *    key of an upload this page made, which is discarded on the server once the field lets go of it);
  *  - `phase`: "idle", "uploading" or "error";
  *  - `pending`: the file being uploaded, or the one whose upload failed (kept for "Try again"), with its
  *    multipart session if it has one.
@@ -71,10 +72,13 @@ export class AsyncUploadWidget {
     return parallelParts(Number.parseInt(this.root.dataset.parallelParts || "", 10));
   }
 
-  /** Whom uploads are for: where to ask for a plan, the field and the record being edited (if any). */
+  /**
+   * Whom uploads are for: where to ask for a plan (and to discard an upload that will not be submitted), the
+   * field and the record being edited (if any).
+   */
   get field() {
-    const { planUrl, fieldId, instanceId } = this.root.dataset;
-    return { planUrl, fieldId, instanceId };
+    const { planUrl, discardUrl, fieldId, instanceId } = this.root.dataset;
+    return { planUrl, discardUrl, fieldId, instanceId };
   }
 
   get state() {
@@ -293,6 +297,7 @@ export class AsyncUploadWidget {
       url: null,
       previewUrl,
       ownsPreview: Boolean(previewUrl),
+      planned: key,
     });
     this.announce(MESSAGES.uploaded(file.name));
     this.render();
@@ -343,8 +348,8 @@ export class AsyncUploadWidget {
   }
 
   /**
-   * Stop and drop the pending upload. Its multipart session is aborted on the server too, unless it belongs to
-   * `keepSessionOf` (the same file picked again, which resumes it).
+   * Stop and drop the pending upload. It is discarded on the server too (with its multipart session), unless it
+   * belongs to `keepSessionOf` (the same file picked again, which resumes it).
    */
   discardPending({ keepSessionOf = null } = {}) {
     const { pending } = this;
@@ -353,13 +358,21 @@ export class AsyncUploadWidget {
     pending.abort?.();
     const sameFile = keepSessionOf && pending.resumeKey === resumeKey(this.field, keepSessionOf);
     if (sameFile) releaseSession(pending);
-    else endSession(pending, { abort: true, csrf: csrfToken(this.hiddenInput?.form) });
+    else abandon(pending, { field: this.field, csrf: csrfToken(this.hiddenInput?.form) });
     if (pending.previewUrl && pending.previewUrl !== this.committed.previewUrl) URL.revokeObjectURL(pending.previewUrl);
   }
 
+  /**
+   * What the hidden input holds from now on. An upload of this page that it held before (removed, or replaced by
+   * another upload) will never be submitted, so it is discarded on the server. The saved file and a value the
+   * server rendered are never discarded: they carry no `planned` key.
+   */
   setCommitted(next) {
     const previous = this.committed;
     if (previous.ownsPreview && previous.previewUrl !== next.previewUrl) URL.revokeObjectURL(previous.previewUrl);
+    if (previous.planned && previous.planned !== next.planned) {
+      discardUpload(this.field, previous.planned, csrfToken(this.hiddenInput?.form));
+    }
     this.committed = next;
     const input = this.hiddenInput;
     if (input && input.value !== next.value) {
