@@ -16,8 +16,9 @@ from django.core.files.storage import default_storage
 from django.test import RequestFactory
 import pytest
 
+from alliance_platform.storage.async_uploads import tokens
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
-from alliance_platform.storage.async_uploads.storage.filesystem import DOWNLOAD_SALT, UPLOAD_SALT
+from alliance_platform.storage.async_uploads.storage.filesystem import DOWNLOAD_SALT, UPLOAD_SALT, UploadToken
 from alliance_platform.storage.async_uploads.views.filesystem import FileSystemUploadView
 from gallery.models import Document
 from tests.conftest import PDF_BYTES, field_id, media_files, png_bytes, read
@@ -51,6 +52,11 @@ def token_of(url: str) -> str:
 
 def with_token(path: str, token: str) -> str:
     return f"{path}?{urlencode({'token': token})}"
+
+
+def upload_token(key: str, field: str) -> str:
+    """A validly signed upload token for ``key`` and ``field``, as if this server had issued it."""
+    return tokens.sign(UploadToken(key=key, field_id=field), salt=UPLOAD_SALT)
 
 
 def flip(token: str, index: int) -> str:
@@ -131,11 +137,45 @@ def test_upload_without_token_is_403(logged_in):
 
 
 def test_upload_token_signed_without_the_upload_salt_is_403(logged_in, attachment_plan):
-    payload = {"k": attachment_plan["key"], "f": field_id(Attachment, "file")}
+    payload = {"key": attachment_plan["key"], "field_id": field_id(Attachment, "file")}
     for salt in ("", "django.core.signing", DOWNLOAD_SALT):
         token = signing.dumps(payload, salt=salt, compress=True)
         assert put(logged_in, with_token(UPLOAD_PATH, token), PDF_BYTES).status_code == 403
     assert media_files() == {}
+
+
+def malformed_payloads(key: str, field: str) -> list:
+    """Payloads signed with the right salt that ``sign`` would never make: each must be refused like a forgery."""
+    return [
+        {"k": key, "f": field},  # the one-letter names of earlier versions
+        {"key": key},
+        {"key": key, "field_id": field, "extra": "x"},
+        {"key": 7, "field_id": field},
+        {"key": key, "field_id": ["a"]},
+        [key, field],
+        "text",
+        None,
+    ]
+
+
+def test_validly_signed_but_malformed_upload_token_is_403(logged_in, attachment_plan):
+    for payload in malformed_payloads(attachment_plan["key"], field_id(Attachment, "file")):
+        token = signing.dumps(payload, salt=UPLOAD_SALT, compress=True)
+        response = put(logged_in, with_token(UPLOAD_PATH, token), PDF_BYTES)
+        assert response.status_code == 403, payload
+        assert response.json()["detail"] == "This upload URL is not valid."
+    assert media_files() == {}
+
+
+def test_validly_signed_but_malformed_download_token_is_403(logged_in, existing_document):
+    field = field_id(Document, "file")
+    payloads = [*malformed_payloads("documents/existing.pdf", field)]
+    payloads.append({"key": "documents/existing.pdf", "field_id": field, "filename": 3})
+    for payload in payloads:
+        token = signing.dumps(payload, salt=DOWNLOAD_SALT, compress=True)
+        response = logged_in.get(with_token(DOWNLOAD_PATH, token))
+        assert response.status_code == 403, payload
+        assert not hasattr(response, "streaming_content")
 
 
 def test_download_url_token_cannot_be_used_to_upload(logged_in, existing_document):
@@ -149,7 +189,7 @@ def test_download_url_token_cannot_be_used_to_upload(logged_in, existing_documen
 
 
 def test_validly_signed_token_for_a_final_key_cannot_overwrite_it(logged_in, existing_document):
-    token = signing.dumps({"k": "documents/existing.pdf", "f": field_id(Document, "file")}, salt=UPLOAD_SALT)
+    token = upload_token("documents/existing.pdf", field_id(Document, "file"))
     response = put(logged_in, with_token(UPLOAD_PATH, token), b"overwritten")
     assert response.status_code == 403
     assert read("documents/existing.pdf") == PDF_BYTES
@@ -165,7 +205,7 @@ def test_validly_signed_token_for_a_final_key_cannot_overwrite_it(logged_in, exi
     ],
 )
 def test_validly_signed_token_for_an_unplanned_key_writes_nothing(logged_in, key):
-    token = signing.dumps({"k": key, "f": field_id(Attachment, "other")}, salt=UPLOAD_SALT, compress=True)
+    token = upload_token(key, field_id(Attachment, "other"))
     response = put(logged_in, with_token(UPLOAD_PATH, token), PDF_BYTES)
     assert response.status_code in (403, 409)
     assert media_files() == {}
@@ -173,14 +213,14 @@ def test_validly_signed_token_for_an_unplanned_key_writes_nothing(logged_in, key
 
 
 def test_token_naming_another_field_than_the_plan_writes_nothing(logged_in, attachment_plan):
-    token = signing.dumps({"k": attachment_plan["key"], "f": field_id(Attachment, "other")}, salt=UPLOAD_SALT)
+    token = upload_token(attachment_plan["key"], field_id(Attachment, "other"))
     response = put(logged_in, with_token(UPLOAD_PATH, token), PDF_BYTES)
     assert response.status_code in (403, 409)
     assert media_files() == {}
 
 
 def test_token_naming_an_unknown_field_is_403(logged_in, attachment_plan):
-    token = signing.dumps({"k": attachment_plan["key"], "f": "nope"}, salt=UPLOAD_SALT)
+    token = upload_token(attachment_plan["key"], "nope")
     assert put(logged_in, with_token(UPLOAD_PATH, token), PDF_BYTES).status_code == 403
     assert media_files() == {}
 

@@ -20,7 +20,7 @@ from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDe
 
 from ..auth import resolve_perm_name
 from .input_data import AsyncFileInputData
-from .keys import final_filename, is_temporary_path
+from .keys import final_filename, final_key, is_temporary_path
 from .registry import AsyncFieldRegistry, default_async_field_registry
 from .restrictions import FileRestrictions
 from .storage.base import AsyncUploadStorage
@@ -204,9 +204,16 @@ class AsyncFileField(models.FileField):
         return name, f"alliance_platform.storage.async_uploads.models.{type(self).__name__}", args, kwargs
 
     def generate_filename(self, instance: models.Model | None, filename: str) -> str:
-        """``upload_to``'s name for ``filename``, made from a name that every storage keeps as it is: no empty or
-        hidden names, nothing over the filesystem's 255 bytes (see ``keys.final_filename``)."""
-        return super().generate_filename(instance, final_filename(filename))
+        """``upload_to``'s name for ``filename``, safe by the rule in ``keys`` so that promotion can always store it.
+
+        Django's own rule empties some names ("😀" raises "Could not derive file name"), turns others into hidden
+        files ("#.txt" becomes ".txt") and counts characters where filesystems count bytes. So ``upload_to`` is
+        given ``keys.final_filename(filename)``, and what it and the storage return goes through ``keys.final_key``
+        (a callable ``upload_to`` may return any basename): no empty or hidden basename, every one within 255
+        bytes, the key within this field's ``max_length`` and 1024 bytes, each with room for the suffix of a taken
+        name, and the extension kept.
+        """
+        return final_key(super().generate_filename(instance, final_filename(filename)), max_length=self.max_length)
 
     def formfield(self, **kwargs: Any):
         from . import forms

@@ -1,13 +1,25 @@
-"""Temporary keys and the filenames inside them.
+"""Temporary keys, final keys, and the filenames inside them: the one home of the rule for names.
 
 A temporary key is ``async-temp-files/YYYY/MM/DD/<random>-<filename>``: the date lets operators see the age of a
 stray object at a glance, the random part makes keys unguessable and unique, and the filename keeps downloads of
 a not-yet-promoted file readable.
+
+The rule, whatever the backend (a name that fits the strictest store fits them all):
+
+* Lengths are counted in UTF-8 bytes, as filesystems and S3 count them, not in characters: every path component we
+  create fits ``MAX_FILENAME_LENGTH`` (255) bytes and a whole key ``MAX_KEY_LENGTH`` (1024) bytes; a model field's
+  ``max_length`` (a database column, in characters) is respected as well.
+* Shortening cuts the stem, never inside a character, and keeps the extension (capped at 16 bytes).
+* A name with no usable character left gets the stem ``FALLBACK_STEM`` ("file"), never an empty or hidden name:
+  no temporary or final name starts with a dot.
+* The user-visible name (``sanitize_filename``) keeps its unicode; temporary names are ASCII
+  (``storage_safe_filename``); final names keep what Django's ``get_valid_name`` keeps (``final_filename``).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import secrets
 import unicodedata
@@ -19,6 +31,9 @@ TEMPORARY_PREFIX = "async-temp-files/"
 #: The longest filename (path component) we keep or create, in UTF-8 bytes: most filesystems cap a name at 255
 #: bytes, whatever its characters.
 MAX_FILENAME_LENGTH = 255
+#: The longest key we create, in UTF-8 bytes: S3's limit for an object key (Azure allows 1024 characters, and a
+#: filesystem path relative to ``MEDIA_ROOT`` this long is well within ``PATH_MAX``).
+MAX_KEY_LENGTH = 1024
 #: A stem for names with no usable characters left ("😀", "()", "#.txt").
 FALLBACK_STEM = "file"
 #: Room a final name keeps for the suffix ``get_available_name`` adds when the name is taken ("_" + 7 characters).
@@ -44,7 +59,13 @@ def _fit(stem: str, ext: str, max_bytes: int) -> str:
 
 
 def sanitize_filename(filename: str) -> str:
-    """The user-visible name of an uploaded file: its last path component, without control characters.
+    """The user-visible name of an uploaded file: its last path component, without control characters, at most
+    ``MAX_FILENAME_LENGTH`` bytes (the extension kept).
+
+    This strips rather than refuses: ``text.has_control_characters`` is the rule for refusing text (the plan
+    endpoint refuses a filename with C0 controls or DEL before it gets here), while this also drops what that rule
+    lets through but a name must not show, such as invisible formatting characters (Cf: right-to-left overrides,
+    zero-width spaces) and C1 controls, so that callers that do not refuse still get a clean name.
 
     Returns an empty string when nothing usable is left (for example ``".."``), which callers report as invalid.
     """
@@ -88,21 +109,49 @@ def _ascii_token(value: str) -> str:
 
 
 def generate_temporary_path(filename: str, max_length: int | None = None) -> str:
-    """A new temporary key for ``filename``, truncating its stem (never its extension) to fit ``max_length``."""
+    """A new temporary key for ``filename``, its stem shortened (never its extension) so that its last component
+    fits ``MAX_FILENAME_LENGTH`` bytes and the key fits ``max_length`` characters and ``MAX_KEY_LENGTH`` bytes.
+
+    The key is ASCII, so characters and bytes are the same count. Raises ``SuspiciousFileOperation`` when not even
+    one character of the stem fits: the field's ``max_length`` is too small for any upload.
+    """
     now = timezone.now()
     random_part = f"{secrets.token_hex(_RANDOM_BYTES)}-"
     prefix = f"{TEMPORARY_PREFIX}{now:%Y/%m/%d}/{random_part}"
     stem, ext = os.path.splitext(storage_safe_filename(filename))
-    # The last component (random part, stem, extension; ASCII) within the filesystem's limit.
-    stem = stem[: MAX_FILENAME_LENGTH - len(random_part) - len(ext)]
+    ext = ext[:_MAX_EXTENSION]  # a name within 255 bytes may still be nearly all extension
+    key_limit = MAX_KEY_LENGTH if max_length is None else min(max_length, MAX_KEY_LENGTH)
+    room = min(MAX_FILENAME_LENGTH - len(random_part), key_limit - len(prefix)) - len(ext)
+    if room < 1:
+        raise SuspiciousFileOperation(
+            f"A temporary key for {filename!r} cannot fit in {key_limit} characters; increase the field's max_length."
+        )
+    return f"{prefix}{stem[:room]}{ext}"
+
+
+def final_key(name: str, max_length: int | None = None) -> str:
+    """``name`` (what ``upload_to`` and the storage made of a user's filename) as the key a promoted file gets.
+
+    Its basename is made safe by ``final_filename`` once more, because a callable ``upload_to`` may return any
+    name (a hidden one, one too long), and its stem is shortened so that, with room for the suffix that
+    ``get_available_name`` adds to a taken name, the key fits ``max_length`` characters (the field's column) and
+    ``MAX_KEY_LENGTH`` bytes. The directory is ``upload_to``'s own and is kept as it is.
+
+    Raises ``SuspiciousFileOperation`` when the directory alone leaves no room for a name: ``upload_to`` and
+    ``max_length`` do not fit together.
+    """
+    directory, basename = posixpath.split(name)
+    stem, ext = os.path.splitext(final_filename(basename))
+    prefix = f"{directory}/" if directory else ""
+    byte_room = MAX_KEY_LENGTH - _AVAILABLE_NAME_SUFFIX - _utf8_length(prefix) - _utf8_length(ext)
+    stem = _truncate_utf8(stem, byte_room)
     if max_length is not None:
-        room = max_length - len(prefix) - len(ext)
-        if room < 1:
-            raise SuspiciousFileOperation(
-                f"A temporary key for {filename!r} cannot fit in {max_length} characters; "
-                "increase the field's max_length."
-            )
-        stem = stem[:room]
+        stem = stem[: max(max_length - _AVAILABLE_NAME_SUFFIX - len(prefix) - len(ext), 0)]
+    if not stem:
+        raise SuspiciousFileOperation(
+            f"No name for {basename!r} fits in {prefix!r} within {max_length} characters and {MAX_KEY_LENGTH} bytes; "
+            "shorten upload_to or increase the field's max_length."
+        )
     return f"{prefix}{stem}{ext}"
 
 

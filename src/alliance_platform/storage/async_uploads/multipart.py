@@ -6,12 +6,12 @@ browser asks for part URLs in batches while it uploads, lists stored parts to re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 from typing import Any
 
-from django.core import signing
-
 from ..settings import storage_settings
+from . import tokens
 
 MULTIPART_SALT = "alliance_platform.storage.multipart"
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
@@ -32,19 +32,30 @@ def part_size_for(
     return max(int(configured), minimum, needed)
 
 
+@dataclass(frozen=True)
+class MultipartToken:
+    """What a multipart token names: one upload (``upload_id``) of one temporary ``key`` for one field, and the
+    part layout it was planned with, so that part numbers and sizes can be checked without a lookup."""
+
+    key: str
+    field_id: str
+    upload_id: str
+    part_size: int
+    part_count: int
+
+
 def sign_token(*, key: str, field_id: str, upload_id: str, part_size: int, part_count: int) -> str:
-    payload = {"k": key, "f": field_id, "u": upload_id, "s": part_size, "n": part_count}
-    return signing.dumps(payload, salt=MULTIPART_SALT, compress=True)
+    """The browser's credential for the multipart upload these arguments describe (see ``tokens``)."""
+    payload = MultipartToken(
+        key=key, field_id=field_id, upload_id=upload_id, part_size=part_size, part_count=part_count
+    )
+    return tokens.sign(payload, salt=MULTIPART_SALT)
 
 
-def load_token(token: str) -> dict[str, Any]:
-    """The token's payload; raises ``signing.BadSignature`` (or ``SignatureExpired``) when it is not ours."""
-    payload = signing.loads(token, salt=MULTIPART_SALT, max_age=storage_settings.MULTIPART_UPLOAD_EXPIRY)
-    if not isinstance(payload, dict) or not all(isinstance(payload.get(k), str) for k in "kfu"):
-        raise signing.BadSignature("Malformed token payload")
-    if not all(isinstance(payload.get(k), int) for k in "sn"):
-        raise signing.BadSignature("Malformed token payload")
-    return payload
+def load_token(token: str) -> MultipartToken:
+    """What ``token`` names; raises ``signing.SignatureExpired`` after ``MULTIPART_UPLOAD_EXPIRY`` and
+    ``signing.BadSignature`` for any token ``sign_token`` did not make."""
+    return tokens.load(token, MultipartToken, salt=MULTIPART_SALT, max_age=storage_settings.MULTIPART_UPLOAD_EXPIRY)
 
 
 def plan(

@@ -1,13 +1,14 @@
 """``FileSystemAsyncUploadStorage``: the browser uploads to Django itself, which streams the body to disk.
 
-Upload and download URLs are signed tokens bound to one key, with separate salts so that a download token can
-never authorise an upload. Promotion is a hard link (O(1), no bytes copied) with a copy fallback across devices.
+Upload and download URLs carry signed tokens (``tokens``) bound to one key, with separate salts so that a download
+token can never authorise an upload. Promotion is a hard link (O(1), no bytes copied) with a copy fallback across devices.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
 import errno
 import os
@@ -17,17 +18,38 @@ import shutil
 from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
-from django.core import signing
 from django.core.files.storage import FileSystemStorage
 from django.urls import URLPattern, path
 
 from ...settings import storage_settings
+from .. import tokens
 from ..keys import TEMPORARY_PREFIX
 from ..registry import AsyncFieldRegistry
 from .base import AsyncUploadStorage, GenerateUploadUrlResponse, StoredObject
 
 UPLOAD_SALT = "alliance_platform.storage.filesystem.upload"
 DOWNLOAD_SALT = "alliance_platform.storage.filesystem.download"
+#: How often ``receive_upload`` creates the partial file again when its directory is pruned before any byte is
+#: written (cleanup removes empty date directories).
+_CREATE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class UploadToken:
+    """An upload URL's credential: the one temporary ``key`` the body may be stored at, for one field."""
+
+    key: str
+    field_id: str
+
+
+@dataclass(frozen=True)
+class DownloadToken:
+    """A download URL's credential: the stored ``key``, the field whose storage holds it, and the ``filename`` the
+    browser saves it as."""
+
+    key: str
+    field_id: str
+    filename: str
 
 
 class UploadTooLarge(Exception):
@@ -39,7 +61,8 @@ class UploadIncomplete(Exception):
 
 
 class UploadVanished(Exception):
-    """The partial file of an upload being received was removed under it."""
+    """The partial file of an upload being received, or its directory, was removed under it (by cleanup or a
+    person): the body cannot be stored, and nothing is left at the key."""
 
 
 class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
@@ -58,7 +81,7 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
         registry: AsyncFieldRegistry | None = None,
         **kwargs: Any,
     ) -> GenerateUploadUrlResponse:
-        token = signing.dumps({"k": name, "f": field_id}, salt=UPLOAD_SALT, compress=True)
+        token = tokens.sign(UploadToken(key=name, field_id=field_id), salt=UPLOAD_SALT)
         headers = {"Content-Type": content_type} if content_type else {}
         endpoint = (registry or AsyncFieldRegistry.for_field_id(field_id)).reverse("filesystem_upload")
         return {
@@ -70,18 +93,22 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
         }
 
     def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
-        payload = {"k": key, "f": field_id, "n": kwargs.get("filename") or os.path.basename(key)}
-        token = signing.dumps(payload, salt=DOWNLOAD_SALT, compress=True)
+        payload = DownloadToken(key=key, field_id=field_id, filename=kwargs.get("filename") or os.path.basename(key))
+        token = tokens.sign(payload, salt=DOWNLOAD_SALT)
         registry = kwargs.get("registry") or AsyncFieldRegistry.for_field_id(field_id)
         return f"{registry.reverse('filesystem_download')}?{urlencode({'token': token})}"
 
     @staticmethod
-    def load_upload_token(token: str) -> dict[str, str]:
-        return _load(token, UPLOAD_SALT, storage_settings.UPLOAD_URL_EXPIRY)
+    def load_upload_token(token: str) -> UploadToken:
+        """What an upload URL's token allows; ``signing.SignatureExpired`` after ``UPLOAD_URL_EXPIRY``,
+        ``signing.BadSignature`` for a token this storage did not sign as an upload token."""
+        return tokens.load(token, UploadToken, salt=UPLOAD_SALT, max_age=storage_settings.UPLOAD_URL_EXPIRY)
 
     @staticmethod
-    def load_download_token(token: str) -> dict[str, str]:
-        return _load(token, DOWNLOAD_SALT, storage_settings.DOWNLOAD_URL_EXPIRY)
+    def load_download_token(token: str) -> DownloadToken:
+        """What a download URL's token serves; ``signing.SignatureExpired`` after ``DOWNLOAD_URL_EXPIRY``,
+        ``signing.BadSignature`` for a token this storage did not sign as a download token."""
+        return tokens.load(token, DownloadToken, salt=DOWNLOAD_SALT, max_age=storage_settings.DOWNLOAD_URL_EXPIRY)
 
     def get_url_patterns(self, registry: AsyncFieldRegistry) -> list[URLPattern]:
         from ..views.filesystem import FileSystemDownloadView, FileSystemUploadView
@@ -104,23 +131,23 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
     def receive_upload(self, name: str, stream: BinaryIO, length: int, max_bytes: int | None) -> int:
         """Stream ``length`` bytes from ``stream`` to ``name`` without holding more than one chunk in memory.
 
-        The bytes go to a private partial file first (a short hidden name of its own, so that it fits wherever the
-        final name does); only a complete upload is linked into place, and never over an existing object (a
-        replayed URL gets ``FileExistsError``). ``UploadVanished`` when the partial file or its directory was
-        removed while receiving (cleanup, or a person): nothing is left at ``name`` then.
+        The bytes go to a private partial file first, under a short hidden name of its own in the same directory
+        (``.<random>.part``), so that it fits wherever the final name does, whatever the final name's length; only
+        a complete upload is linked into place, and never over an existing object (a replayed URL gets
+        ``FileExistsError``).
+
+        Cleanup may delete the partial file or prune the (apparently empty) date directory while a slow upload is
+        arriving. The directory is simply created again if that happens before any byte is written; afterwards the
+        bytes received so far are lost, so ``UploadVanished`` is raised, as soon as the next chunk shows the file
+        gone rather than after the whole body. Nothing is ever left at ``name`` then.
         """
         final_path = self.path(name)
         if os.path.lexists(final_path):
             raise FileExistsError(name)
         directory = os.path.dirname(final_path)
-        partial_path = os.path.join(directory, f".{secrets.token_hex(8)}.part")
+        partial_path, fd = self._create_partial_file(name, directory)
         chunk_size = storage_settings.FILESYSTEM_UPLOAD_CHUNK_SIZE
         received = 0
-        try:
-            os.makedirs(directory, exist_ok=True, mode=self.directory_permissions_mode or 0o777)
-            fd = os.open(partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileNotFoundError as exc:
-            raise UploadVanished(name) from exc  # the date directory was pruned between the two calls
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:
                 while received < length:
@@ -131,8 +158,12 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
                     if max_bytes is not None and received > max_bytes:
                         raise UploadTooLarge(name)
                     out.write(chunk)
+                    if os.fstat(out.fileno()).st_nlink == 0:
+                        # Writing to a removed file succeeds, into an inode nobody can reach: stop reading.
+                        raise UploadVanished(name)
             if self.file_permissions_mode is not None:
                 os.chmod(partial_path, self.file_permissions_mode)
+            # Fails with FileNotFoundError if the file or its directory was removed since the last chunk.
             os.link(partial_path, final_path)
         except FileNotFoundError as exc:
             raise UploadVanished(name) from exc
@@ -140,6 +171,23 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(partial_path)
         return received
+
+    def _create_partial_file(self, name: str, directory: str) -> tuple[str, int]:
+        """The path and open descriptor of a new, exclusively created partial file in ``directory``.
+
+        Cleanup prunes empty date directories, and may do so between creating the directory and the file:
+        nothing has been received yet, so the directory is created again (a few times, then ``UploadVanished``).
+        """
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        vanished: FileNotFoundError | None = None
+        for _attempt in range(_CREATE_ATTEMPTS):
+            partial_path = os.path.join(directory, f".{secrets.token_hex(8)}.part")
+            try:
+                os.makedirs(directory, exist_ok=True, mode=self.directory_permissions_mode or 0o777)
+                return partial_path, os.open(partial_path, flags, 0o666)
+            except FileNotFoundError as exc:
+                vanished = exc
+        raise UploadVanished(name) from vanished
 
     # Object operations.
 
@@ -228,10 +276,3 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
         # Different devices (or no hard links): copy bytes, still refusing to replace an existing file.
         with open(source, "rb") as src, open(target, "xb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
-
-
-def _load(token: str, salt: str, max_age: int) -> dict[str, str]:
-    payload = signing.loads(token, salt=salt, max_age=max_age)
-    if not isinstance(payload, dict) or not isinstance(payload.get("k"), str) or not isinstance(payload.get("f"), str):
-        raise signing.BadSignature("Malformed token payload")
-    return payload

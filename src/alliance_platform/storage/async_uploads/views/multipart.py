@@ -35,11 +35,11 @@ class MultipartRequestError(Exception):
 class UploadInProgress:
     """What a valid token stands for."""
 
-    def __init__(self, payload: dict[str, Any], field, temp_file: AsyncTempFile):
-        self.key: str = payload["k"]
-        self.upload_id: str = payload["u"]
-        self.part_size: int = payload["s"]
-        self.part_count: int = payload["n"]
+    def __init__(self, token: multipart.MultipartToken, field, temp_file: AsyncTempFile):
+        self.key: str = token.key
+        self.upload_id: str = token.upload_id
+        self.part_size: int = token.part_size
+        self.part_count: int = token.part_count
         self.field = field
         self.storage = field.storage
         self.temp_file = temp_file
@@ -60,20 +60,21 @@ class MultipartView(View):
 
     def load_upload(self, token: str) -> UploadInProgress:
         try:
-            payload = multipart.load_token(token)
+            loaded = multipart.load_token(token)
         except signing.SignatureExpired:
-            raise MultipartRequestError(json_error(403, detail="This upload has expired.")) from None
+            raise MultipartRequestError(json_error(403, detail=gettext("This upload has expired."))) from None
         except signing.BadSignature:
-            raise MultipartRequestError(json_error(403, detail="This upload token is not valid.")) from None
-        field = self.registry.get_field(payload["f"])
+            invalid = json_error(403, detail=gettext("This upload token is not valid."))
+            raise MultipartRequestError(invalid) from None
+        field = self.registry.get_field(loaded.field_id)
         if field is None or not field.storage.supports_multipart:
-            raise MultipartRequestError(json_error(403, detail="This upload token is not valid."))
+            raise MultipartRequestError(json_error(403, detail=gettext("This upload token is not valid.")))
         temp_file = AsyncTempFile.objects.filter(
-            key=payload["k"], field_id=payload["f"], upload_id=payload["u"], moved_to_location=""
+            key=loaded.key, field_id=loaded.field_id, upload_id=loaded.upload_id, moved_to_location=""
         ).first()
         if temp_file is None:
-            raise MultipartRequestError(json_error(409, detail="This upload is no longer accepted."))
-        return UploadInProgress(payload, field, temp_file)
+            raise MultipartRequestError(json_error(409, detail=gettext("This upload is no longer accepted.")))
+        return UploadInProgress(loaded, field, temp_file)
 
     def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
         raise NotImplementedError

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from ...auth import has_permission
@@ -24,9 +25,10 @@ from .fetch_metadata import RefuseCrossSiteMixin
 
 
 def _plain_text(value: str) -> str:
-    # NUL and other control characters can break databases and headers; refuse them before anything else.
+    """Refuse text with control characters (the one rule, ``text.has_control_characters``): NUL and newlines can
+    break databases and headers, so they are refused before anything else looks at the value."""
     if has_control_characters(value):
-        raise forms.ValidationError("Control characters are not allowed.")
+        raise forms.ValidationError(gettext_lazy("Control characters are not allowed."), code="control_characters")
     return value
 
 
@@ -50,11 +52,26 @@ class PlanRequestForm(forms.Form):
         super().__init__(normalised)
 
     def clean_filename(self) -> str:
-        name = sanitize_filename(self.cleaned_data["filename"])
+        """The name the user sees (``keys.sanitize_filename``: unicode kept, at most 255 UTF-8 bytes), or a 400.
+
+        A long name is shortened rather than refused, keeping its extension; only input far beyond any real name
+        (a path included) is refused, before any work is done on it. Every name accepted here can be stored and
+        promoted: the temporary and final names are derived from it by the rule in ``keys``.
+        """
+        raw = self.cleaned_data["filename"]
+        limit = MAX_FILENAME_LENGTH * 4
+        if len(raw) > limit:
+            raise forms.ValidationError(
+                gettext_lazy("The filename is too long (at most %(limit)d characters)."),
+                code="too_long",
+                params={"limit": limit},
+            )
+        name = sanitize_filename(raw)
         if not name:
-            raise forms.ValidationError("The filename is empty once directories and special characters are removed.")
-        if len(self.cleaned_data["filename"]) > MAX_FILENAME_LENGTH * 4:
-            raise forms.ValidationError("The filename is too long.")
+            raise forms.ValidationError(
+                gettext_lazy("The filename is empty once directories and special characters are removed."),
+                code="empty",
+            )
         return name
 
     def clean_params(self) -> dict[str, Any]:
