@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 
 from django import forms
+from django.core.exceptions import SuspiciousFileOperation
 import pytest
 
-from alliance_platform.storage.async_uploads.keys import final_filename, is_temporary_path
+from alliance_platform.storage.async_uploads.keys import final_filename, final_key, is_temporary_path
 from alliance_platform.storage.async_uploads.requester import bind_request
 from gallery.models import Document
 from tests.conftest import PDF_BYTES, read, request_for
@@ -106,3 +107,22 @@ def test_final_names(name, expected):
 def test_final_names_keep_room_for_a_taken_names_suffix():
     name = final_filename("é" * 200 + ".pdf")
     assert name.endswith(".pdf") and len(name.encode()) <= 255 - 8
+
+
+def test_a_final_key_made_by_a_callable_upload_to_is_made_safe_too():
+    # A callable upload_to may return any basename: a hidden one, or one longer than the filesystem allows.
+    assert final_key("docs/.hidden") == "docs/hidden"
+    long_key = final_key("docs/" + "é" * 300 + ".pdf")
+    assert long_key.startswith("docs/") and long_key.endswith(".pdf")
+    assert components_fit(long_key)
+
+
+def test_a_final_key_fits_the_fields_max_length_with_room_for_a_suffix():
+    key = final_key("documents/" + "a" * 200 + ".pdf", max_length=100)
+    assert key.startswith("documents/") and key.endswith(".pdf")
+    assert len(key) <= 100 - 8
+
+
+def test_a_final_key_with_no_room_for_a_name_is_refused():
+    with pytest.raises(SuspiciousFileOperation):
+        final_key("d" * 95 + "/report.pdf", max_length=100)
