@@ -1,36 +1,32 @@
 """Azure plumbing for ``--backend azure``: a throwaway Azurite, a plain azure-storage-blob client for the runner's
 own set-up work and references, and a counter of the requests (and bytes) the storage's own clients send.
 
-Azurite (the Blob service emulator) is started with the project's own service script,
-``scripts/services/azurite.sh start DIR``, in an ``azurite`` directory inside the workspace, and stopped with
-``stop DIR`` when the runner finishes, fails or is interrupted. The choice reaches ``benchmarks/settings.py``
+Azurite (the Blob service emulator) is started by the same code as the test suite's (``tests.services.Azurite``),
+in an ``azurite`` directory inside the workspace, and stopped when the runner finishes, fails or is interrupted. The choice reaches ``benchmarks/settings.py``
 through environment variables (``AP_BENCH_STORAGE=azure``, ``AP_BENCH_AZURE_*``) set before Django starts, so the
 runner and every gunicorn server use the same container.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 import re
 import sys
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
-from .harness import ROOT, BenchmarkError, Workspace, log_tail, nothing_listens, pick_free_ports, run_service_script
+from tests.services import Azurite as AzuriteService, ServiceError
+
+from .harness import BenchmarkError, Workspace, log_tail, nothing_listens, pick_free_ports
 from .traffic import Traffic, header_bytes
 
-AZURITE_SCRIPT = ROOT / "scripts" / "services" / "azurite.sh"
-# Away from the service script's default (10000), which the test command uses, and from the S3 benchmark's ports.
+# Away from the test suite's default (10000), and from the S3 benchmark's ports.
 DEFAULT_PORT = 6100
 PORT_STEP = 10  # when the default port is taken, the next tried is this much higher (at most PORT_TRIES times)
 PORT_TRIES = 8
 CONTAINER = "ap-storage-bench"
 HOST = "127.0.0.1"
-# The first start may install Azurite from npm (see the service script).
-SCRIPT_TIMEOUT_SECONDS = 300
 
 
 def port_free(ports: tuple[int, ...]) -> bool:
@@ -42,14 +38,12 @@ class Azurite:
 
     def __init__(self, workspace: Workspace, progress, port: int | None = None):
         self.workspace = workspace
-        self.directory = workspace.path / "azurite"
-        self.log_path = workspace.path / "azurite-service.log"
         self.progress = progress
         self.requested_port = port
         self.port = 0
         self.version = ""
         self.connection_string = ""
-        self._may_be_running = False
+        self.service: AzuriteService | None = None
 
     @property
     def endpoint(self) -> str:
@@ -82,31 +76,29 @@ class Azurite:
                 raise BenchmarkError(f"--azure-port {self.port} is taken")
         else:
             (self.port,) = pick_free_ports((DEFAULT_PORT,), PORT_STEP, PORT_TRIES, port_free, "Azurite", "--azure-port")
-        self.progress(f"starting Azurite on {self.endpoint} ({AZURITE_SCRIPT.relative_to(ROOT)})")
-        self._may_be_running = True  # before the script runs: an interrupted start may leave a running server
-        self._service("start")
+        self.progress(f"starting Azurite on {self.endpoint} (tests.services; installed from npm on first use)")
+        # Kept before it starts: an interrupted start may leave a running server.
+        self.service = AzuriteService(self.workspace.path / "azurite", (self.port,))
         try:
-            self.connection_string = (self.directory / "connection-string").read_text().strip()
-        except OSError as exc:
-            raise BenchmarkError(f"azurite.sh start wrote no connection string: {exc}") from exc
-        self.version = self._version()
+            self.service.start()
+        except ServiceError as exc:
+            raise BenchmarkError(f"Azurite did not start: {exc}") from exc
+        self.connection_string = self.service.connection_string
+        self.version = self.service.version
         self.service_client().create_container(CONTAINER)
         os.environ.update(self.env)
 
     def stop(self) -> None:
-        if not self._may_be_running:
+        service, self.service = self.service, None
+        if service is None:
             return
-        self._may_be_running = False
         try:
-            self._service("stop")
-        except BenchmarkError as exc:
+            service.stop()
+        except ServiceError as exc:
             print(f"warning: could not stop Azurite: {exc}", file=sys.stderr)
 
     def pid(self) -> int | None:
-        try:
-            return int((self.directory / "pid").read_text().strip())
-        except (OSError, ValueError):
-            return None
+        return self.service.process.pid() if self.service else None
 
     def service_client(self, **options):
         """A plain azure-storage-blob client of its own (not the storage's), for setting up and checking what the
@@ -118,20 +110,8 @@ class Azurite:
     def container_client(self, **options):
         return self.service_client(**options).get_container_client(CONTAINER)
 
-    def _version(self) -> str:
-        home = Path(os.environ.get("AZURITE_HOME") or ROOT / ".azurite")
-        try:
-            return json.loads((home / "node_modules" / "azurite" / "package.json").read_text())["version"]
-        except (OSError, ValueError, KeyError):
-            return ""
-
-    def _service(self, action: str) -> None:
-        """Run ``azurite.sh ACTION DIR``; its output goes to a log in the workspace, shown when it fails."""
-        env = {**os.environ, "AZURITE_PORT": str(self.port)}
-        run_service_script(AZURITE_SCRIPT, action, self.directory, env, self.log_path, SCRIPT_TIMEOUT_SECONDS)
-
     def log_tail(self, lines: int = 30) -> str:
-        return log_tail(self.log_path, lines)
+        return log_tail(self.workspace.path / "azurite" / "log", lines)
 
 
 # --------------------------------------------------------------------------------------------------------------

