@@ -45,7 +45,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Lets the library know who submits a form (it checks that uploads belong to that user).
     # Needs request.user, so it comes after AuthenticationMiddleware.
-    "alliance_platform.storage.middleware.AsyncUploadRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

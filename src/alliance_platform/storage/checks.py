@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.urls import NoReverseMatch
 
@@ -28,25 +27,6 @@ def check_registry_urls(app_configs=None, **kwargs) -> list[Warning]:
                 )
             )
     return problems
-
-
-@register()
-def check_request_middleware(app_configs=None, **kwargs) -> list[Warning]:
-    """Without the middleware, forms cannot tell who submits an upload and refuse every new upload."""
-    from .async_uploads.registry import AsyncFieldRegistry
-
-    if not any(registry.fields_by_id for registry in list(AsyncFieldRegistry._all)):
-        return []
-    middleware = "alliance_platform.storage.middleware.AsyncUploadRequestMiddleware"
-    if middleware in getattr(settings, "MIDDLEWARE", []):
-        return []
-    return [
-        Warning(
-            "AsyncUploadRequestMiddleware is not installed, so forms cannot verify who submits an upload.",
-            hint=f"Add {middleware!r} to MIDDLEWARE after AuthenticationMiddleware.",
-            id="alliance_platform_storage.W002",
-        )
-    ]
 
 
 @register()

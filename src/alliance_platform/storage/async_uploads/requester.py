@@ -6,10 +6,17 @@ session, through a random uploader token kept in the session's data (never the s
 session data but changes the key when the user logs in, so an upload made before logging in stays submittable
 afterwards. The table keeps only a hash of the token.
 
-Django form fields never see the request, yet verification must know who submits a key. The middleware binds the
-current request to a context variable for the duration of the request; code outside a request (a task, a test)
-binds one explicitly with ``bind_request``. Without a bound request, verification refuses temporary keys rather
-than accepting them from anyone.
+Django form fields never see the request, yet verification must know who submits a key, and a project set up as
+the reference's documentation says installs no middleware of ours. So the app listens to Django's own
+``request_started`` signal, which every handler sends (WSGI with the ``environ``, ASGI with the ``scope``, the test
+client too), and keeps the request's cookies in a context variable until ``request_finished``: the session and the
+user are read from them only when a form asks, with Django's own session engine and ``django.contrib.auth.get_user``,
+exactly as ``SessionMiddleware`` and ``AuthenticationMiddleware`` would.
+
+A request bound explicitly wins over that: ``AsyncUploadRequestMiddleware`` (optional) binds the real request, which
+also knows users authenticated another way (``RemoteUserMiddleware``, a custom one), and code outside a request (a
+task, a test) binds one with ``bind_request``. Where there is no request at all (a shell, a task), verification
+refuses temporary keys, saying so, rather than accepting them from anyone.
 """
 
 from __future__ import annotations
@@ -18,12 +25,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 import hashlib
+from importlib import import_module
 import secrets
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
 from django.db.models import Q
 from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 
 #: Where the anonymous uploader token lives in the session's data.
 UPLOADER_SESSION_KEY = "_alliance_platform_storage_uploader"
@@ -40,8 +52,60 @@ def bind_request(request: HttpRequest | None) -> Iterator[None]:
         _current_request.reset(token)
 
 
-def current_request() -> HttpRequest | None:
-    return _current_request.get()
+def current_request() -> HttpRequest | StartedRequest | None:
+    """The request being handled: the one bound explicitly, else the one ``request_started`` announced."""
+    return _current_request.get() or _started_request.get()
+
+
+class StartedRequest:
+    """Who sends the request being handled, as far as its cookies tell: the two attributes ``Requester`` reads
+    (``session``, ``user``), made on first use from the session cookie, the way Django's session and
+    authentication middleware make them."""
+
+    def __init__(self, cookie_header: str):
+        self.COOKIES = parse_cookie(cookie_header) if cookie_header else {}
+
+    @cached_property
+    def session(self) -> Any:
+        if not apps.is_installed("django.contrib.sessions") and settings.SESSION_ENGINE.startswith(
+            "django.contrib.sessions.backends.db"
+        ):
+            return None
+        engine = import_module(settings.SESSION_ENGINE)
+        return engine.SessionStore(self.COOKIES.get(settings.SESSION_COOKIE_NAME))
+
+    @cached_property
+    def user(self) -> Any:
+        if not apps.is_installed("django.contrib.auth") or self.session is None:
+            return None
+        from django.contrib.auth import get_user
+
+        return get_user(self)
+
+
+_started_request: ContextVar[StartedRequest | None] = ContextVar(
+    "alliance_platform_storage_started_request", default=None
+)
+
+
+def remember_started_request(sender: Any, environ: dict | None = None, scope: dict | None = None, **kwargs) -> None:
+    """``request_started`` receiver: keep the cookies of the request that starts (WSGI ``environ`` or ASGI
+    ``scope``) for ``current_request``. Nothing is read from the database here: most requests never ask."""
+    if environ is not None:
+        cookie_header = environ.get("HTTP_COOKIE", "")
+    elif scope is not None:
+        cookie_header = "; ".join(
+            value.decode("latin-1") for name, value in scope.get("headers", []) if name.lower() == b"cookie"
+        )
+    else:
+        cookie_header = ""
+    _started_request.set(StartedRequest(cookie_header))
+
+
+def forget_started_request(sender: Any, **kwargs) -> None:
+    """``request_finished`` receiver: a WSGI server's thread serves the next request (or other work) with the same
+    context, which must not inherit this request's user."""
+    _started_request.set(None)
 
 
 def fingerprint(secret: str | None) -> str:

@@ -38,7 +38,9 @@ logger = logging.getLogger("alliance_platform.storage")
 _IMAGE_HEADER_READS = (64 * 1024, 1024 * 1024, 8 * 1024 * 1024)
 
 MESSAGES: dict[str, str] = {
-    "no_requester": "This upload cannot be verified here. Please try again from the form.",
+    "no_requester": (
+        "This upload cannot be verified outside a web request: there is no user or session to check it against."
+    ),
     "unknown_upload": "This upload was not found or has expired. Please upload the file again.",
     "already_used": "This upload has already been saved with another record. Please upload the file again.",
     "missing": "The uploaded file was not found. Please upload it again.",

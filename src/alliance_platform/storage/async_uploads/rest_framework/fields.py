@@ -170,7 +170,7 @@ class AsyncFileField(serializers.Field):
     def _requester(self) -> Requester | None:
         request = self.context.get("request")
         if request is None:
-            return current_requester()  # bound by AsyncUploadRequestMiddleware
+            return current_requester()  # the request being handled (see requester)
         return Requester.from_request(request)
 
     # Output.
