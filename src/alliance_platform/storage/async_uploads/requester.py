@@ -7,16 +7,22 @@ session data but changes the key when the user logs in, so an upload made before
 afterwards. The table keeps only a hash of the token.
 
 Django form fields never see the request, yet verification must know who submits a key, and a project set up as
-the reference's documentation says installs no middleware of ours. So the app listens to Django's own
-``request_started`` signal, which every handler sends (WSGI with the ``environ``, ASGI with the ``scope``, the test
-client too), and keeps the request's cookies in a context variable until ``request_finished``: the session and the
-user are read from them only when a form asks, with Django's own session engine and ``django.contrib.auth.get_user``,
-exactly as ``SessionMiddleware`` and ``AuthenticationMiddleware`` would.
+the reference's documentation says installs no middleware of ours. ``current_request`` therefore finds the request
+being handled itself, in this order:
 
-A request bound explicitly wins over that: ``AsyncUploadRequestMiddleware`` (optional) binds the real request, which
-also knows users authenticated another way (``RemoteUserMiddleware``, a custom one), and code outside a request (a
-task, a test) binds one with ``bind_request``. Where there is no request at all (a shell, a task), verification
-refuses temporary keys, saying so, rather than accepting them from anyone.
+1. a request bound explicitly: by the optional ``AsyncUploadRequestMiddleware``, or with ``bind_request`` by code
+   that validates outside a view (a task, a test);
+2. the request of the view that is running on this thread's call stack: Django calls every synchronous view (and
+   middleware) with its request as the argument ``request``, under WSGI and under ASGI (where the view runs in a
+   worker thread), so the nearest frame holding an ``HttpRequest`` (or a DRF ``Request``) named ``request`` is the
+   request the form belongs to, with the user every authentication middleware set on it;
+3. the request Django's own ``request_started`` signal announced for this context: its session cookie, read with
+   Django's session engine and ``django.contrib.auth.get_user`` only when a form asks. This covers code run from an
+   async view under WSGI, whose frames are not on the worker thread's stack. (Under ASGI, Django 5 sends the signal
+   from a task of its own, so nothing it records reaches the view; the call stack of step 2 does.)
+
+Where there is no request at all (a shell, a task), verification refuses temporary keys, saying so, rather than
+accepting them from anyone.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from functools import cached_property
 import hashlib
 from importlib import import_module
 import secrets
+import sys
 from typing import Any
 
 from django.apps import apps
@@ -53,8 +60,32 @@ def bind_request(request: HttpRequest | None) -> Iterator[None]:
 
 
 def current_request() -> HttpRequest | StartedRequest | None:
-    """The request being handled: the one bound explicitly, else the one ``request_started`` announced."""
-    return _current_request.get() or _started_request.get()
+    """The request being handled (see the module's docstring for how it is found), or ``None`` outside any."""
+    return _current_request.get() or request_on_call_stack() or _started_request.get()
+
+
+#: How far up the call stack ``request_on_call_stack`` looks: a view under several layers of middleware and
+#: form code is well within it, and a miss only falls back to the next way of finding the request.
+_MAX_FRAMES = 300
+
+
+def request_on_call_stack() -> Any:
+    """The request of the nearest caller that holds one as its argument or variable ``request``, or ``None``.
+
+    Only frames whose code declares a ``request`` variable are read, so the walk costs little more than following
+    the frame links; it runs once per submitted upload, not per request.
+    """
+    frame = sys._getframe(1)
+    for _depth in range(_MAX_FRAMES):
+        if frame is None:
+            return None
+        if "request" in frame.f_code.co_varnames:
+            candidate = frame.f_locals.get("request")
+            # A DRF Request wraps Django's (and knows the user DRF authenticated); both have what Requester reads.
+            if isinstance(candidate, HttpRequest) or isinstance(getattr(candidate, "_request", None), HttpRequest):
+                return candidate
+        frame = frame.f_back
+    return None
 
 
 class StartedRequest:
