@@ -16,6 +16,7 @@ from django.apps import apps as global_apps
 from django.core import checks
 from django.core.files.images import ImageFile
 from django.db import models
+from django.db.models import signals
 from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDescriptor
 from django.utils.translation import gettext
 
@@ -269,6 +270,20 @@ class AsyncImageField(AsyncFileField, models.ImageField):
         kwargs.setdefault("file_restrictions", ["image/*"])
         self.suppress_pillow_check = suppress_pillow_check
         super().__init__(*args, **kwargs)
+
+    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        if not cls._meta.abstract and (self.width_field or self.height_field):
+            # Django fills the dimension fields of a record built with a file from a post_init receiver connected
+            # for ``cls`` alone; multi-table children and proxies send post_init as themselves and would keep
+            # None. They are defined after ``cls``, so each one is connected as it is prepared.
+            signals.class_prepared.connect(self._connect_inheriting_model)
+
+    def _connect_inheriting_model(self, sender: type[models.Model], **kwargs: Any) -> None:
+        model = getattr(self, "model", None)
+        if model is None or sender is model or sender._meta.abstract or not issubclass(sender, model):
+            return
+        signals.post_init.connect(self.update_dimension_fields, sender=sender)
 
     def _check_image_library_installed(self) -> list:
         if self.suppress_pillow_check:
