@@ -128,8 +128,11 @@ class AsyncFileMixin:
     ):
         super().__init__(verbose_name, name, upload_to=upload_to, storage=storage, max_length=max_length, **kwargs)
         if not isinstance(self.storage, AsyncUploadStorage):
+            # A field built before the app registry is ready (a module imported by settings) cannot translate:
+            # the message must still reach the developer rather than an AppRegistryNotReady.
+            translate = gettext if global_apps.apps_ready else str
             raise ValueError(
-                gettext(
+                translate(
                     "When using %(field)s the file storage class must extend AsyncUploadStorage (got %(storage)s). "
                     "Pass storage= or set STORAGES['default'] to an async backend."
                 )
