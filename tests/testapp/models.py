@@ -73,3 +73,28 @@ class CloudDocument(models.Model):
     )
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
+
+
+class Picture(models.Model):
+    """A concrete parent whose image field (with dimension fields) a multi-table-inheritance child inherits."""
+
+    image = AsyncImageField(
+        upload_to="pictures/",
+        width_field="width",
+        height_field="height",
+        perm_create=None,
+        perm_update=None,
+        perm_detail=None,
+        blank=True,
+    )
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+
+class CaptionedPicture(Picture):
+    caption = models.CharField(max_length=100, blank=True)
+
+
+class PictureProxy(Picture):
+    class Meta:
+        proxy = True

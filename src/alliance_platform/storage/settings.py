@@ -6,17 +6,67 @@ keeps the library free of import-time side effects.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from django.conf import settings as django_settings
+from django.db import models
+from django.http import HttpRequest
 from django.utils.module_loading import import_string
+
+
+class AlliancePlatformStorageSettingsType(TypedDict, total=False):
+    """The keys ``settings.ALLIANCE_PLATFORM["STORAGE"]`` may hold, for type checkers; every key is optional.
+
+    A project declares its whole ``ALLIANCE_PLATFORM`` dict with a ``TypedDict`` whose ``STORAGE`` item is this
+    type, so that a misspelt key or a value of the wrong type is caught before the project runs. ``DEFAULTS``
+    below gives the value used for a key that is left out.
+    """
+
+    #: Seconds an upload plan (signed URL) stays valid. Default 3600.
+    UPLOAD_URL_EXPIRY: int | None
+    #: Seconds a download redirect URL stays valid. Default 3600.
+    DOWNLOAD_URL_EXPIRY: int | None
+    #: Callable, or its dotted path, ``(model, action, is_global) -> str`` naming the permission for an action
+    #: ("create", "update", "detail"). Default: alliance-platform-core's ``resolve_perm_name`` when that package is
+    #: installed, else Django's add/change/view permissions.
+    RESOLVE_PERM_NAME: str | Callable[[type[models.Model], str, bool], str]
+    #: Uploads one user (or anonymous session) may have planned and not yet submitted; ``None``: no cap. Default 50.
+    MAX_PENDING_UPLOADS: int | None
+    #: Bytes read from the request per write when the filesystem backend receives an upload. Default 1 MiB.
+    FILESYSTEM_UPLOAD_CHUNK_SIZE: int
+    #: Rows the cleanup command handles per batch. Default 1000.
+    CLEANUP_BATCH_SIZE: int
+    #: Files larger than this many bytes go to S3 as a multipart upload. Default 64 MiB.
+    S3_MULTIPART_THRESHOLD: int
+    #: Bytes per S3 part (at least 5 MiB; raised so that any file fits in 10,000 parts). Default 16 MiB.
+    S3_MULTIPART_PART_SIZE: int
+    #: Files larger than this many bytes go to Azure Blob Storage as a block list. Default 64 MiB.
+    AZURE_BLOCK_THRESHOLD: int
+    #: Bytes per Azure block (at least 1 MiB; raised so that any file fits in 50,000 blocks). Default 16 MiB.
+    AZURE_BLOCK_SIZE: int
+    #: Seconds promotion waits for Azure's server-side copy before recording an error. Default 300.
+    AZURE_COPY_TIMEOUT: int
+    #: Seconds a multipart (or block list) upload may take from plan to completion. Default 24 hours.
+    MULTIPART_UPLOAD_EXPIRY: int
+    #: Seconds an actor may hold an upload's claim before another may take it over. Default 900.
+    CLAIM_TIMEOUT: int
+    #: Seconds verification and promotion wait for another actor to finish with an upload. Default 30.
+    CLAIM_WAIT: int
+    #: Origins whose pages upload straight to cloud storage (for ``manage.py async_uploads_cors``). Default ``None``.
+    CORS_ORIGINS: list[str] | None
+    #: Callable, or its dotted path, ``(request) -> user | None`` recognising API clients that send a token instead
+    #: of a session cookie. Default ``None``: sessions only.
+    AUTHENTICATE_REQUEST: str | Callable[[HttpRequest], Any] | None
+
 
 DEFAULTS: dict[str, Any] = {
     # Seconds an upload plan (signed URL) stays valid.
     "UPLOAD_URL_EXPIRY": 3600,
     # Seconds a download redirect URL stays valid.
     "DOWNLOAD_URL_EXPIRY": 3600,
-    # Callable (or dotted path) ``(model, action, is_global) -> str`` giving the permission for an action.
+    # Callable (or dotted path) ``(model, action, is_global) -> str`` giving the permission for an action; the
+    # default follows alliance-platform-core's naming when that package is installed (see ``auth``).
     "RESOLVE_PERM_NAME": "alliance_platform.storage.auth.default_resolve_perm_name",
     # How many uploads one user (or anonymous session) may have planned but not yet submitted. ``None``: no cap.
     "MAX_PENDING_UPLOADS": 50,

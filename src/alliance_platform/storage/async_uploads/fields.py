@@ -16,7 +16,9 @@ from django.apps import apps as global_apps
 from django.core import checks
 from django.core.files.images import ImageFile
 from django.db import models
+from django.db.models import signals
 from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDescriptor
+from django.utils.translation import gettext
 
 from ..auth import resolve_perm_name
 from .input_data import AsyncFileInputData
@@ -68,6 +70,7 @@ class AsyncFileDescriptor(FileDescriptor):
 
     def __set__(self, instance: models.Model, value: Any) -> None:
         if isinstance(value, AsyncFileInputData):
+            value.validate_key(self.field, instance.__dict__.get(self.field.attname))
             set_pending_upload(instance, self.field.attname, value if is_temporary_path(value.key) else None)
             value = value.key
         else:
@@ -95,11 +98,15 @@ class AsyncImageFieldFile(ImageFile, AsyncFieldFile):
     pass
 
 
-class AsyncFileField(models.FileField):
-    """A ``FileField`` whose file is uploaded by the browser straight to ``storage`` (an ``AsyncUploadStorage``)."""
+class AsyncFileMixin:
+    """What every async upload model field has, whatever Django file field it extends: the storage must be an
+    ``AsyncUploadStorage``, the permissions, size and type limits the endpoints and verification enforce, the
+    registration that gives the field its ``async_field_id``, and names that promotion can always store.
 
-    attr_class = AsyncFieldFile
-    descriptor_class = AsyncFileDescriptor
+    ``AsyncFileField`` and ``AsyncImageField`` get their async behaviour from here, so ``isinstance(field,
+    AsyncFileMixin)`` finds both (and any field a project builds the same way on another ``FileField`` subclass).
+    It must come before the Django field class in the bases.
+    """
 
     def __init__(
         self,
@@ -121,9 +128,15 @@ class AsyncFileField(models.FileField):
     ):
         super().__init__(verbose_name, name, upload_to=upload_to, storage=storage, max_length=max_length, **kwargs)
         if not isinstance(self.storage, AsyncUploadStorage):
+            # A field built before the app registry is ready (a module imported by settings) cannot translate:
+            # the message must still reach the developer rather than an AppRegistryNotReady.
+            translate = gettext if global_apps.apps_ready else str
             raise ValueError(
-                f"{type(self).__name__} requires its storage to be an AsyncUploadStorage "
-                f"(got {type(self.storage).__name__}). Pass storage= or set STORAGES['default'] to an async backend."
+                translate(
+                    "When using %(field)s the file storage class must extend AsyncUploadStorage (got %(storage)s). "
+                    "Pass storage= or set STORAGES['default'] to an async backend."
+                )
+                % {"field": type(self).__name__, "storage": type(self.storage).__name__}
             )
         self._perms = {"create": perm_create, "update": perm_update, "detail": perm_detail}
         self.max_size = max_size
@@ -215,13 +228,6 @@ class AsyncFileField(models.FileField):
         """
         return final_key(super().generate_filename(instance, final_filename(filename)), max_length=self.max_length)
 
-    def formfield(self, **kwargs: Any):
-        from . import forms
-
-        return super().formfield(
-            **{"form_class": forms.AsyncFileField, "async_field": self, "max_length": self.max_length, **kwargs}
-        )
-
     def save_form_data(self, instance: models.Model, data: Any) -> None:
         """Apply a cleaned form/serializer value: ``None`` keeps, ``False``/``""`` clears, input data assigns."""
         if data is None:
@@ -243,6 +249,20 @@ class AsyncFileField(models.FileField):
         return f"{self.async_field_registry.reverse('download_file')}?{query}"
 
 
+class AsyncFileField(AsyncFileMixin, models.FileField):
+    """A ``FileField`` whose file is uploaded by the browser straight to ``storage`` (an ``AsyncUploadStorage``)."""
+
+    attr_class = AsyncFieldFile
+    descriptor_class = AsyncFileDescriptor
+
+    def formfield(self, **kwargs: Any):
+        from . import forms
+
+        return super().formfield(
+            **{"form_class": forms.AsyncFileField, "async_field": self, "max_length": self.max_length, **kwargs}
+        )
+
+
 class AsyncImageField(AsyncFileField, models.ImageField):
     """An ``AsyncFileField`` for images; dimensions come from the server's reading of the uploaded file."""
 
@@ -253,6 +273,20 @@ class AsyncImageField(AsyncFileField, models.ImageField):
         kwargs.setdefault("file_restrictions", ["image/*"])
         self.suppress_pillow_check = suppress_pillow_check
         super().__init__(*args, **kwargs)
+
+    def contribute_to_class(self, cls: type[models.Model], name: str, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, **kwargs)
+        if not cls._meta.abstract and (self.width_field or self.height_field):
+            # Django fills the dimension fields of a record built with a file from a post_init receiver connected
+            # for ``cls`` alone; multi-table children and proxies send post_init as themselves and would keep
+            # None. They are defined after ``cls``, so each one is connected as it is prepared.
+            signals.class_prepared.connect(self._connect_inheriting_model)
+
+    def _connect_inheriting_model(self, sender: type[models.Model], **kwargs: Any) -> None:
+        model = getattr(self, "model", None)
+        if model is None or sender is model or sender._meta.abstract or not issubclass(sender, model):
+            return
+        signals.post_init.connect(self.update_dimension_fields, sender=sender)
 
     def _check_image_library_installed(self) -> list:
         if self.suppress_pillow_check:

@@ -21,11 +21,27 @@ from django.forms.boundfield import BoundField
 from django.templatetags.static import static
 
 from .fields import AsyncFileField as AsyncFileModelField, AsyncImageField as AsyncImageModelField, display_name
-from .input_data import INPUT_MESSAGES, AsyncFileInputData, InvalidInputData
+from .input_data import (
+    INPUT_MESSAGES,
+    AsyncFileInputData,
+    AsyncFileInputDataLengthValidator,
+    AsyncFileInputDataValidator,
+    InvalidInputData,
+    validate_input,
+)
 from .keys import is_temporary_path
 from .requester import current_requester
 from .temp_files import AsyncTempFile
 from .verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
+
+__all__ = [
+    "AsyncFileField",
+    "AsyncFileInput",
+    "AsyncFileInputData",
+    "AsyncFileInputDataLengthValidator",
+    "AsyncFileInputDataValidator",
+    "AsyncImageField",
+]
 
 SCRIPT = "alliance_platform/storage/async-upload.js"
 # The modules next to SCRIPT that it loads, directly or through one another (static/alliance_platform/storage/).
@@ -177,7 +193,7 @@ class AsyncFileField(forms.FileField):
 
     def to_python(self, data: Any) -> AsyncFileInputData | None:
         try:
-            return AsyncFileInputData.from_value(data, max_length=self.max_length)
+            return AsyncFileInputData.from_value(data)
         except InvalidInputData as exc:
             raise ValidationError(self.error_messages[exc.code], code=exc.code, params={"keys": exc.detail}) from None
 
@@ -205,6 +221,7 @@ class AsyncFileField(forms.FileField):
             if self.required:
                 raise ValidationError(self.error_messages["required"], code="required")
             return False if current_key else None
+        validate_input(value, self.max_length)
         if self.async_field is None:
             return value
         instance = initial.instance if isinstance(initial, FieldFile) else None

@@ -10,19 +10,31 @@ from dataclasses import asdict, dataclass
 import json
 from typing import Any
 
+from django.core import validators
+from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
+
 from .text import has_control_characters
 
 ALLOWED_KEYS = frozenset({"key", "name", "width", "height", "error", "url"})
+#: A cap on any submitted name or key, whatever the field: nothing we issue is longer, and it bounds the work (and
+#: the database lookups) a hostile value can cause before the field's own ``max_length`` is checked.
 MAX_NAME_LENGTH = 1000
 
 #: What is wrong with a value that is not the documented shape, by ``InvalidInputData.code``; forms and DRF phrase
-#: their errors from these.
-INPUT_MESSAGES: dict[str, str] = {
-    "invalid_json": "The submitted value is not valid JSON.",
-    "invalid_shape": 'The submitted value must be an object with a "key" and a "name".',
-    "unknown_keys": "The submitted value has unknown keys: %(keys)s.",
-    "too_long": "The submitted file name or key is too long.",
+#: their errors from these. "Bad input for file field", "Invalid input keys received" and "There was an unexpected
+#: error" are the texts projects (and their tests) already know; what follows them is detail.
+INPUT_MESSAGES: dict[str, Any] = {
+    "invalid_json": _("Bad input for file field: the submitted value is not valid JSON."),
+    "invalid_shape": _('Bad input for file field: the submitted value must be an object with a "key" and a "name".'),
+    "unknown_keys": _("Invalid input keys received: %(keys)s"),
+    "too_long": _("The submitted file name or key is too long."),
+    "upload_error": _("There was an unexpected error: %(error)s"),
 }
+
+#: How much of a client-reported upload error is repeated back.
+MAX_ERROR_LENGTH = 200
 
 
 class InvalidInputData(ValueError):
@@ -43,10 +55,10 @@ class AsyncFileInputData:
     error: str | None = None
 
     @classmethod
-    def from_value(cls, value: Any, max_length: int | None = None) -> AsyncFileInputData | None:
+    def from_value(cls, value: Any) -> AsyncFileInputData | None:
         """Parse a JSON string or an already-decoded mapping; ``None`` for an empty value.
 
-        ``max_length`` is the model field's key length: a longer key could never be stored, whatever it names.
+        Only the shape is checked here; ``validate_input`` holds the checks of a well-formed value.
         """
         if value is None or value == "" or value == {}:
             return None
@@ -65,7 +77,7 @@ class AsyncFileInputData:
         key, name = value.get("key"), value.get("name")
         if not isinstance(key, str) or not key or not isinstance(name, str) or not name:
             raise InvalidInputData("invalid_shape")
-        if len(name) > MAX_NAME_LENGTH or len(key) > min(MAX_NAME_LENGTH, max_length or MAX_NAME_LENGTH):
+        if len(name) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
             raise InvalidInputData("too_long")
         if has_control_characters(key) or has_control_characters(name):
             # No storage key or filename we issue contains them; some databases cannot even store NUL.
@@ -78,5 +90,67 @@ class AsyncFileInputData:
             raise InvalidInputData("invalid_shape")
         return cls(key=key, name=name, width=width, height=height, error=error or None)
 
+    def validate_key(self, field: Any, existing_value: Any) -> None:
+        """Refuse (``ValidationError`` keyed by the field's name, "Invalid upload received") a key that is neither a
+        temporary upload key nor ``existing_value``, the field's current value (a ``FieldFile``, a key or ``None``).
+
+        Assigning input data to a model field runs this, so code that builds records from submitted values cannot
+        be steered into taking over another record's file; ``verification.check_key`` is the rule.
+        """
+        from .verification import UploadRejected, check_key
+
+        current = getattr(existing_value, "name", existing_value)
+        try:
+            check_key(field, self.key, current or None)
+        except UploadRejected as exc:
+            raise ValidationError({field.name: [ValidationError(str(exc), code=exc.code)]}) from None
+
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
+
+
+@deconstructible
+class AsyncFileInputDataValidator:
+    """Refuses a value that is not ``AsyncFileInputData`` ("Bad input for file field") and one carrying the error
+    the browser reported for its upload ("There was an unexpected error: ..."): either way there is no upload to
+    verify, and the user should see why."""
+
+    def __call__(self, value: Any) -> None:
+        if not isinstance(value, AsyncFileInputData):
+            raise ValidationError(INPUT_MESSAGES["invalid_shape"], code="invalid_shape")
+        if value.error:
+            raise ValidationError(
+                INPUT_MESSAGES["upload_error"], code="upload_error", params={"error": value.error[:MAX_ERROR_LENGTH]}
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AsyncFileInputDataValidator)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+@deconstructible
+class AsyncFileInputDataLengthValidator(validators.MaxLengthValidator):
+    """``MaxLengthValidator`` for ``AsyncFileInputData``: measures its ``key``, the value the database column
+    (the model field's ``max_length``) has to hold; any other value is measured as itself.
+
+    The submitted ``name`` is only what the user called the file; the server keeps its own record of it and
+    shortens final names to fit, so a long name is never a reason to refuse an upload.
+    """
+
+    code = "too_long"
+
+    def clean(self, x: Any) -> int:
+        if isinstance(x, AsyncFileInputData):
+            return len(x.key)
+        return len(x)
+
+
+def validate_input(value: AsyncFileInputData, max_length: int | None) -> None:
+    """The checks a parsed value must pass before verification looks at its upload: no error reported by the
+    browser, and a key that fits the field's column (``max_length``), so that a key that could never be stored is
+    refused for its length rather than looked up. Forms and DRF both call this; it raises ``ValidationError``."""
+    AsyncFileInputDataValidator()(value)
+    if max_length is not None:
+        AsyncFileInputDataLengthValidator(max_length)(value)

@@ -3,6 +3,7 @@
 from .fields import (
     AsyncFieldFile,
     AsyncFileField,
+    AsyncFileMixin,
     AsyncImageField,
     AsyncImageFieldFile,
     default_max_length,
@@ -15,6 +16,7 @@ __all__ = [
     "AsyncFieldFile",
     "AsyncFileField",
     "AsyncFileInputData",
+    "AsyncFileMixin",
     "AsyncImageField",
     "AsyncImageFieldFile",
     "AsyncTempFile",

@@ -21,6 +21,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..auth import has_permission
 from .claims import ClaimTimeout, claimed, finish
@@ -37,21 +38,24 @@ logger = logging.getLogger("alliance_platform.storage")
 # Growing prefixes to read an image header from; JPEG metadata can push the size marker far into the file.
 _IMAGE_HEADER_READS = (64 * 1024, 1024 * 1024, 8 * 1024 * 1024)
 
-MESSAGES: dict[str, str] = {
-    "no_requester": (
+#: Why an upload was refused, by ``UploadRejected.code``. "Invalid upload received" is the text projects (and their
+#: tests) already know for a key that is neither a new upload nor the record's own file.
+MESSAGES: dict[str, Any] = {
+    "no_requester": _(
         "This upload cannot be verified outside a web request: there is no user or session to check it against."
     ),
-    "unknown_upload": "This upload was not found or has expired. Please upload the file again.",
-    "already_used": "This upload has already been saved with another record. Please upload the file again.",
-    "missing": "The uploaded file was not found. Please upload it again.",
-    "too_large": "The file is too large (%(size)s). The maximum size is %(max_size)s.",
-    "invalid_type": "This type of file is not allowed. Allowed types: %(allowed)s.",
-    "invalid_image": "Upload a valid image. The file you uploaded was either not an image or a corrupted image.",
-    "not_current": "This file does not belong to this record. Please upload the file again.",
-    "not_permitted": "This upload was made for another record. Please upload the file again.",
-    "changed": "The file changed while it was being checked. Please upload it again.",
-    "busy": "This upload is being processed by another request. Please try again in a moment.",
-    "upload_error": "The upload failed: %(error)s",
+    "unknown_upload": _("This upload was not found or has expired. Please upload the file again."),
+    "already_used": _("This upload has already been saved with another record. Please upload the file again."),
+    "missing": _("The uploaded file was not found. Please upload it again."),
+    "too_large": _("The file is too large (%(size)s). The maximum size is %(max_size)s."),
+    "invalid_type": _("This type of file is not allowed. Allowed types: %(allowed)s."),
+    "invalid_image": _("Upload a valid image. The file you uploaded was either not an image or a corrupted image."),
+    "not_current": _(
+        "Invalid upload received: this file does not belong to this record. Please upload the file again."
+    ),
+    "not_permitted": _("This upload was made for another record. Please upload the file again."),
+    "changed": _("The file changed while it was being checked. Please upload it again."),
+    "busy": _("This upload is being processed by another request. Please try again in a moment."),
 }
 
 
@@ -76,14 +80,32 @@ class VerificationContext:
 def verify_submission(
     field: AsyncFileField, data: AsyncFileInputData, context: VerificationContext
 ) -> AsyncFileInputData:
-    """Return the value to assign (server-read name and dimensions), or raise ``UploadRejected``."""
-    if data.error:
-        raise UploadRejected("upload_error", error=data.error[:200])
+    """Return the value to assign (server-read name and dimensions), or raise ``UploadRejected``.
+
+    ``data`` has passed ``input_data.validate_input`` (no client-reported error, a key that fits the field).
+    """
+    check_key(field, data.key, context.current_key)
     if data.key == context.current_key:
         return data
-    if not is_temporary_path(data.key):
-        raise UploadRejected("not_current")
     return _verify_temporary(field, data.key, context)
+
+
+def check_key(field: AsyncFileField, key: str, current_key: str | None) -> None:
+    """The one rule for which keys a value may carry: a temporary key (a new upload, verified next) or the key the
+    record already has (nothing changes). Any other key names some other object in the store, perhaps another
+    record's file: accepting it would hand that file to this record, so it is refused and logged.
+    """
+    if is_temporary_path(key) or key == current_key:
+        return
+    logger.warning(
+        "Refused %r for %s.%s: it is neither a temporary upload key nor the record's current value %r. The "
+        "submission may have been altered to refer to another record's file.",
+        key,
+        field.model.__name__ if hasattr(field, "model") else "?",
+        field.name,
+        current_key,
+    )
+    raise UploadRejected("not_current")
 
 
 def _verify_temporary(field: AsyncFileField, key: str, context: VerificationContext) -> AsyncFileInputData:

@@ -15,21 +15,27 @@ import json
 import re
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError as DjangoValidationError
 from django.db.models.fields.files import FieldFile
+from django.utils.functional import keep_lazy_text
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
-from rest_framework.fields import empty
+from rest_framework.fields import empty, get_error_detail
 
 from ..fields import AsyncFileField as AsyncFileModelField, display_name
-from ..input_data import INPUT_MESSAGES, AsyncFileInputData, InvalidInputData
+from ..input_data import INPUT_MESSAGES, AsyncFileInputData, InvalidInputData, validate_input
 from ..keys import is_temporary_path
 from ..requester import Requester, current_requester
 from ..verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
 from .records import record_for, submissions_of
 
 
+@keep_lazy_text
 def _format_style(message: str) -> str:
-    """The shared messages use Django's ``%(name)s`` placeholders; DRF's ``fail()`` formats with ``str.format``."""
+    """The shared messages use Django's ``%(name)s`` placeholders; DRF's ``fail()`` formats with ``str.format``.
+
+    Lazy for lazy messages: they are translated when an error is reported, in the language of that request.
+    """
     escaped = message.replace("{", "{{").replace("}", "}}")
     return re.sub(r"%\((\w+)\)s", r"{\1}", escaped)
 
@@ -66,7 +72,7 @@ class AsyncFileField(serializers.Field):
 
     default_error_messages = {
         **{code: _format_style(message) for code, message in {**MESSAGES, **INPUT_MESSAGES}.items()},
-        "duplicate": "This upload is submitted more than once in this request. Upload each file separately.",
+        "duplicate": _("This upload is submitted more than once in this request. Upload each file separately."),
     }
 
     def __init__(self, *, async_field: AsyncFileModelField | None = None, max_length: int | None = None, **kwargs: Any):
@@ -147,9 +153,15 @@ class AsyncFileField(serializers.Field):
 
     def _parse(self, data: Any) -> AsyncFileInputData | None:
         try:
-            return AsyncFileInputData.from_value(data, max_length=self.max_length)
+            submitted = AsyncFileInputData.from_value(data)
         except InvalidInputData as exc:
             self.fail(exc.code, keys=exc.detail)
+        if submitted is not None:
+            try:
+                validate_input(submitted, self.max_length)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(get_error_detail(exc)) from None
+        return submitted
 
     def _verify(self, submitted: AsyncFileInputData, item: Any) -> AsyncFileInputData:
         field = self.model_field

@@ -131,3 +131,9 @@ class FileSystemDownloadView(View):
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+#: The names the filesystem endpoints are documented under elsewhere; the same classes, so ``issubclass`` checks
+#: and URL patterns built from either name behave the same.
+FileSystemAsyncStorageUploadView = FileSystemUploadView
+FileSystemAsyncStorageDownloadView = FileSystemDownloadView
