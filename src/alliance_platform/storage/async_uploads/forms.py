@@ -124,8 +124,15 @@ class AsyncFileInput(forms.Widget):
         return field.get_download_url(_PkOnly(self.instance_pk))
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        # The reference's way to choose a registry for a widget used on its own: an attribute that is consumed
+        # here, never rendered. Its upload-URL endpoint is in the context as ``generate_upload_url``.
+        attrs = dict(attrs or {})
+        chosen_registry = attrs.pop("async_field_registry", None)
         context = super().get_context(name, value, attrs)
         field = self.async_field
+        registry = chosen_registry or (field.async_field_registry if field else None)
+        if registry is not None:
+            context["widget"]["attrs"]["generate_upload_url"] = registry.reverse("generate_upload_url")
         script_url = static(SCRIPT)
         value_json = context["widget"]["value"]
         current = json.loads(value_json) if value_json else None
@@ -133,7 +140,7 @@ class AsyncFileInput(forms.Widget):
             current.setdefault("url", None)
         context["widget"]["async_upload"] = {
             "field_id": field.async_field_id if field else "",
-            "plan_url": field.async_field_registry.reverse("generate_upload_url") if field else "",
+            "plan_url": context["widget"]["attrs"].get("generate_upload_url", ""),
             "discard_url": field.async_field_registry.reverse("discard_upload") if field else "",
             "instance_id": "" if self.instance_pk is None else str(self.instance_pk),
             "accept": field.restrictions.accept_attribute() if field else "",
@@ -208,7 +215,8 @@ class AsyncFileField(forms.FileField):
             submitted = AsyncFileInputData.from_value(data)
         except InvalidInputData:
             return True
-        initial_key = initial.name if isinstance(initial, FieldFile) else None
+        # Any object with a ``name`` stands for the current file (a FieldFile, or a project's own stand-in).
+        initial_key = getattr(initial, "name", None) if initial else None
         return (submitted.key if submitted else None) != (initial_key or None)
 
     def clean(self, data: Any, initial: Any = None) -> Any:

@@ -56,12 +56,15 @@ class AsyncFileInputData:
 
     @classmethod
     def from_value(cls, value: Any) -> AsyncFileInputData | None:
-        """Parse a JSON string or an already-decoded mapping; ``None`` for an empty value.
+        """Parse a JSON string or an already-decoded mapping (an ``AsyncFileInputData`` is taken as it is); ``None``
+        for an empty value.
 
         Only the shape is checked here; ``validate_input`` holds the checks of a well-formed value.
         """
         if value is None or value == "" or value == {}:
             return None
+        if isinstance(value, AsyncFileInputData):
+            return value
         if isinstance(value, str | bytes):
             try:
                 value = json.loads(value)

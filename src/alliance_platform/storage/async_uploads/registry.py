@@ -104,6 +104,16 @@ class AsyncFieldRegistry:
             by_class.setdefault(type(storage), storage)
         return list(by_class.values())
 
+    @property
+    def attached_view(self) -> str:
+        """What ``reverse()`` takes for this registry's upload-URL endpoint (the reference's name for it)."""
+        return self.url_name("generate_upload_url")
+
+    @property
+    def attached_download_view(self) -> str:
+        """What ``reverse()`` takes for this registry's download endpoint (the reference's name for it)."""
+        return self.url_name("download_file")
+
     def get_url_patterns(self) -> list[URLPattern]:
         """The endpoints for this registry; include them under any prefix."""
         from .views import DiscardUploadView, DownloadRedirectView, GenerateUploadUrlView

@@ -29,9 +29,9 @@ class ExcludingManifestStaticFilesStorage(ManifestStaticFilesStorage):
     post-processed: no hashed copy, no rewriting of their contents.
 
     References to them from processed files (``url("../build/body-abc123.png")`` in a stylesheet) still resolve,
-    to the unhashed name. The manifest maps each of them to itself, so ``manifest_strict`` finds an entry for every
-    collected file; names that match a pattern resolve to themselves even with a manifest written before the file
-    existed.
+    to the unhashed name. The manifest file lists only the files that were hashed; under ``manifest_strict`` an
+    excluded name still resolves, to itself, because it matches a pattern (so a manifest written before the file
+    existed is fine too), and after ``collectstatic`` the storage's own table maps each excluded file to itself.
     """
 
     def __init__(self, *args: Any, exclude_patterns: Iterable[str] | None = None, **kwargs: Any):
@@ -75,8 +75,8 @@ class ExcludingManifestStaticFilesStorage(ManifestStaticFilesStorage):
         yield from super().post_process(processed, *args, **options)
 
     def save_manifest(self) -> None:
-        # Called once post-processing is done (never on a dry run): the excluded files join the manifest as
-        # identity entries before it is written.
+        # Called once post-processing is done (never on a dry run). The written manifest keeps only hashed files,
+        # as projects that read it expect; the excluded ones are mapped to themselves in memory afterwards.
+        super().save_manifest()
         for path in self._excluded_paths:
             self.hashed_files[self.hash_key(self.clean_name(path))] = path
-        super().save_manifest()
