@@ -33,7 +33,6 @@ from django.db import models, transaction
 from . import signals
 from .claims import ClaimTimeout, claimed
 from .fields import AsyncFileField, display_name, set_pending_upload
-from .keys import is_temporary_path
 from .storage.base import ObjectChanged
 from .temp_files import AsyncTempFile
 
@@ -75,7 +74,7 @@ def schedule_promotions(
         if update_fields is not None and field.name not in update_fields and field.attname not in update_fields:
             continue
         key = getattr(instance, field.attname).name
-        if is_temporary_path(key):
+        if field.storage.is_temporary_path(key):
             rows = AsyncTempFile.objects.using(using).filter(key=key)
             record_pk = str(instance.pk)
             if not rows.filter(object_id="").update(object_id=record_pk):
@@ -163,7 +162,7 @@ def _promote(
     if temp_file is not None and ours and temp_file.moved_to_location:
         final_key, copied = temp_file.moved_to_location, False
     else:
-        original_name = temp_file.original_filename if temp_file else display_name(temp_key)
+        original_name = temp_file.original_filename if temp_file else display_name(temp_key, storage)
         try:
             final_key = _copy_to_free_name(field, instance, source, original_name, version)
         except ObjectChanged:

@@ -26,7 +26,6 @@ from ..auth import has_permission
 from .claims import ClaimTimeout, claimed, finish
 from .fields import AsyncFileField, AsyncImageField
 from .input_data import AsyncFileInputData
-from .keys import is_temporary_path
 from .requester import Requester
 from .sniffing import SNIFF_LENGTH, sniff_content_type
 from .storage.base import ObjectChanged, StoredObject
@@ -79,7 +78,7 @@ def verify_submission(
         raise UploadRejected("upload_error", error=data.error[:200])
     if data.key == context.current_key:
         return data
-    if not is_temporary_path(data.key):
+    if not field.storage.is_temporary_path(data.key):
         raise UploadRejected("not_current")
     return _verify_temporary(field, data.key, context)
 
