@@ -14,14 +14,8 @@ from typing import Any
 
 from django.core.files.storage import Storage
 
-try:
-    from storages.utils import clean_name
-except ImportError as exc:  # pragma: no cover - exercised only without the extras installed
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        "The cloud upload backends need django-storages: pip install 'alliance-platform-storage[s3]' or '[azure]'"
-    ) from exc
+# Imported only by the S3 and Azure modules, which report a missing django-storages themselves.
+from storages.utils import clean_name
 
 from ...settings import storage_settings
 from .. import multipart
