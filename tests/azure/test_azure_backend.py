@@ -327,7 +327,7 @@ def test_location_prefix_is_honoured_everywhere(client, azurite, container, blob
 def test_cleanup_deletes_in_batches(client, azure_storage, blob_service, container, monkeypatch):
     keys = [uploaded(client, f"file-{i}.pdf") for i in range(7)]
     AsyncTempFile.objects.update(created_at="2000-01-01T00:00:00Z")
-    monkeypatch.setattr(azure_module, "_DELETE_BATCH", 3)
+    monkeypatch.setattr(azure_storage, "delete_batch_size", 3)
     log = AzureRequestLog(monkeypatch)
     report = cleanup.cleanup_expired(1)
     assert report.deleted_rows == 7

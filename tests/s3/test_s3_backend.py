@@ -13,7 +13,6 @@ import requests
 
 from alliance_platform.storage.async_uploads import cleanup
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
-from alliance_platform.storage.async_uploads.storage import s3 as s3_module
 from tests.cloud_document import plan, submit
 from tests.conftest import PDF_BYTES, cleanup_after_upload_window, png_bytes
 from tests.s3.conftest import OperationLog, bucket_keys, make_storage, object_bytes, post_upload, use_storage
@@ -214,7 +213,7 @@ def test_location_prefix_is_honoured_everywhere(client, s3_server, bucket, s3_cl
 def test_cleanup_deletes_in_batches(client, s3_storage, s3_client, bucket, monkeypatch):
     keys = [uploaded(client, f"file-{i}.pdf") for i in range(7)]
     AsyncTempFile.objects.update(created_at="2000-01-01T00:00:00Z")
-    monkeypatch.setattr(s3_module, "_DELETE_BATCH", 3)
+    monkeypatch.setattr(s3_storage, "delete_batch_size", 3)
     log = OperationLog(s3_storage)
     report = cleanup.cleanup_expired(1)
     assert report.deleted_rows == 7

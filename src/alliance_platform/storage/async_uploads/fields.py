@@ -21,8 +21,9 @@ from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDe
 from django.utils.translation import gettext
 
 from ..auth import resolve_perm_name
+from . import keys
 from .input_data import AsyncFileInputData
-from .keys import final_filename, final_key, is_temporary_path
+from .keys import final_filename, final_key
 from .registry import AsyncFieldRegistry, default_async_field_registry
 from .restrictions import FileRestrictions
 from .storage.base import AsyncUploadStorage
@@ -35,10 +36,12 @@ _RESOLVE = object()  # "not given": resolve the permission from the model when f
 _PENDING_ATTR = "_async_upload_pending"
 
 
-def display_name(key: str) -> str:
-    """The filename a user should see for ``key``: its basename, without the random part of a temporary key."""
+def display_name(key: str, storage: AsyncUploadStorage | None = None) -> str:
+    """The filename a user should see for ``key``: its basename, without the random part of a temporary key (as
+    ``storage`` classifies keys; the default prefix without one)."""
     name = posixpath.basename(key)
-    if is_temporary_path(key) and "-" in name:
+    temporary = storage.is_temporary_path(key) if storage is not None else keys.is_temporary_path(key)
+    if temporary and "-" in name:
         name = name.split("-", 1)[1]
     return name
 
@@ -71,7 +74,9 @@ class AsyncFileDescriptor(FileDescriptor):
     def __set__(self, instance: models.Model, value: Any) -> None:
         if isinstance(value, AsyncFileInputData):
             value.validate_key(self.field, instance.__dict__.get(self.field.attname))
-            set_pending_upload(instance, self.field.attname, value if is_temporary_path(value.key) else None)
+            set_pending_upload(
+                instance, self.field.attname, value if self.field.storage.is_temporary_path(value.key) else None
+            )
             value = value.key
         else:
             set_pending_upload(instance, self.field.attname, None)
@@ -91,7 +96,7 @@ class AsyncFieldFile(FieldFile):
 
     @property
     def display_name(self) -> str:
-        return display_name(self.name or "")
+        return display_name(self.name or "", self.storage)
 
 
 class AsyncImageFieldFile(ImageFile, AsyncFieldFile):

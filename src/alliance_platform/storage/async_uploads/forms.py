@@ -20,6 +20,7 @@ from django.db.models.fields.files import FieldFile
 from django.forms.boundfield import BoundField
 from django.templatetags.static import static
 
+from . import keys
 from .fields import AsyncFileField as AsyncFileModelField, AsyncImageField as AsyncImageModelField, display_name
 from .input_data import (
     INPUT_MESSAGES,
@@ -29,8 +30,8 @@ from .input_data import (
     InvalidInputData,
     validate_input,
 )
-from .keys import is_temporary_path
 from .requester import current_requester
+from .storage.base import AsyncUploadStorage
 from .temp_files import AsyncTempFile
 from .verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
 
@@ -104,22 +105,33 @@ class AsyncFileInput(forms.Widget):
 
     def _as_input_data(self, value: Any) -> AsyncFileInputData | None:
         if isinstance(value, FieldFile):
-            return AsyncFileInputData(key=value.name, name=display_name(value.name)) if value.name else None
+            return (
+                AsyncFileInputData(key=value.name, name=display_name(value.name, value.storage)) if value.name else None
+            )
         if isinstance(value, AsyncFileInputData):
             return value
         try:
             data = AsyncFileInputData.from_value(value)
         except InvalidInputData:
             return None
-        if data is not None and is_temporary_path(data.key):
+        if data is not None and self._is_temporary(data.key):
             # Re-rendered after a validation error: show the server's record of the name, never the client's.
             recorded = AsyncTempFile.objects.filter(key=data.key).values_list("original_filename", flat=True).first()
-            data = AsyncFileInputData(key=data.key, name=recorded or display_name(data.key))
+            data = AsyncFileInputData(key=data.key, name=recorded or display_name(data.key, self._storage))
         return data
+
+    @property
+    def _storage(self) -> AsyncUploadStorage | None:
+        return self.async_field.storage if self.async_field is not None else None
+
+    def _is_temporary(self, key: str) -> bool:
+        """As the field's storage classifies keys (a widget without a field has only the default rule)."""
+        storage = self._storage
+        return storage.is_temporary_path(key) if storage is not None else keys.is_temporary_path(key)
 
     def _download_url(self, key: str) -> str | None:
         field = self.async_field
-        if field is None or self.instance_pk is None or is_temporary_path(key):
+        if field is None or self.instance_pk is None or self._is_temporary(key):
             return None
         return field.get_download_url(_PkOnly(self.instance_pk))
 

@@ -27,7 +27,10 @@ import unicodedata
 from django.core.exceptions import SuspiciousFileOperation
 from django.utils import timezone
 
-TEMPORARY_PREFIX = "async-temp-files/"
+#: The first path component of every temporary key, unless a storage's ``temporary_key_prefix`` says otherwise: the
+#: storage is what classifies keys (``AsyncUploadStorage.is_temporary_path``); these module defaults are its rule.
+DEFAULT_TEMPORARY_KEY_PREFIX = "async-temp-files"
+TEMPORARY_PREFIX = f"{DEFAULT_TEMPORARY_KEY_PREFIX}/"
 #: The longest filename (path component) we keep or create, in UTF-8 bytes: most filesystems cap a name at 255
 #: bytes, whatever its characters.
 MAX_FILENAME_LENGTH = 255
@@ -108,8 +111,10 @@ def _ascii_token(value: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in ascii_value.replace(" ", "_"))
 
 
-def generate_temporary_path(filename: str, max_length: int | None = None) -> str:
-    """A new temporary key for ``filename``, its stem shortened (never its extension) so that its last component
+def generate_temporary_path(
+    filename: str, max_length: int | None = None, *, prefix: str = DEFAULT_TEMPORARY_KEY_PREFIX
+) -> str:
+    """A new temporary key for ``filename`` under ``prefix`` (a storage's ``temporary_key_prefix``), its stem shortened (never its extension) so that its last component
     fits ``MAX_FILENAME_LENGTH`` bytes and the key fits ``max_length`` characters and ``MAX_KEY_LENGTH`` bytes.
 
     The key is ASCII, so characters and bytes are the same count. Raises ``SuspiciousFileOperation`` when not even
@@ -117,7 +122,7 @@ def generate_temporary_path(filename: str, max_length: int | None = None) -> str
     """
     now = timezone.now()
     random_part = f"{secrets.token_hex(_RANDOM_BYTES)}-"
-    prefix = f"{TEMPORARY_PREFIX}{now:%Y/%m/%d}/{random_part}"
+    prefix = f"{temporary_area(prefix)}{now:%Y/%m/%d}/{random_part}"
     stem, ext = os.path.splitext(storage_safe_filename(filename))
     ext = ext[:_MAX_EXTENSION]  # a name within 255 bytes may still be nearly all extension
     key_limit = MAX_KEY_LENGTH if max_length is None else min(max_length, MAX_KEY_LENGTH)
@@ -155,5 +160,13 @@ def final_key(name: str, max_length: int | None = None) -> str:
     return f"{prefix}{stem}{ext}"
 
 
-def is_temporary_path(name: str | None) -> bool:
-    return bool(name) and name.startswith(TEMPORARY_PREFIX)
+def temporary_area(prefix: str = DEFAULT_TEMPORARY_KEY_PREFIX) -> str:
+    """The directory every temporary key under ``prefix`` lives in, with its trailing slash (``"async-temp-files/"``):
+    a key is temporary when it starts with this, so ``async-temp-files-old/x`` is not."""
+    return f"{prefix.strip('/')}/"
+
+
+def is_temporary_path(name: str | None, *, prefix: str = DEFAULT_TEMPORARY_KEY_PREFIX) -> bool:
+    """Whether ``name`` is a temporary key under ``prefix``; storages answer this through
+    ``AsyncUploadStorage.is_temporary_path``, which a subclass may override."""
+    return bool(name) and name.startswith(temporary_area(prefix))

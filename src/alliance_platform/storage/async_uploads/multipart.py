@@ -6,6 +6,7 @@ browser asks for part URLs in batches while it uploads, lists stored parts to re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 import math
 from typing import Any
@@ -58,10 +59,29 @@ def load_token(token: str) -> MultipartToken:
     return tokens.load(token, MultipartToken, salt=MULTIPART_SALT, max_age=storage_settings.MULTIPART_UPLOAD_EXPIRY)
 
 
+#: The endpoints a multipart plan points the browser at, by purpose; the views layer serves them and passes their
+#: URLs to the backend as ``endpoints``.
+ENDPOINT_PURPOSES = ("multipart_sign", "multipart_list", "multipart_complete", "multipart_abort")
+
+
 def plan(
-    *, key: str, field_id: str, upload_id: str, size: int, provider: str, registry, part_size: int | None = None
+    *,
+    key: str,
+    field_id: str,
+    upload_id: str,
+    size: int,
+    provider: str,
+    endpoints: Mapping[str, str] | None,
+    part_size: int | None = None,
 ) -> dict[str, Any]:
-    """The ``uploadUrl`` part of a plan for a multipart upload (``part_size`` defaults to S3's sizing)."""
+    """The ``uploadUrl`` part of a plan for a multipart upload (``part_size`` defaults to S3's sizing).
+
+    ``endpoints`` holds the URLs of ``ENDPOINT_PURPOSES`` (what the plan endpoint passes a multipart backend):
+    without them the browser could not finish the upload, so their absence is a programming error.
+    """
+    missing = [purpose for purpose in ENDPOINT_PURPOSES if not (endpoints or {}).get(purpose)]
+    if endpoints is None or missing:
+        raise ValueError(f"A multipart plan needs the URLs of {', '.join(missing)} in endpoints.")
     if part_size is None:
         part_size = part_size_for(size)
     part_count = max(1, math.ceil(size / part_size))
@@ -76,9 +96,9 @@ def plan(
             "uploadId": upload_id,
             "partSize": part_size,
             "partCount": part_count,
-            "signUrl": registry.reverse("multipart_sign"),
-            "listUrl": registry.reverse("multipart_list"),
-            "completeUrl": registry.reverse("multipart_complete"),
-            "abortUrl": registry.reverse("multipart_abort"),
+            "signUrl": endpoints["multipart_sign"],
+            "listUrl": endpoints["multipart_list"],
+            "completeUrl": endpoints["multipart_complete"],
+            "abortUrl": endpoints["multipart_abort"],
         },
     }

@@ -20,6 +20,12 @@ temporary object (kept for it) or from the owner's promoted file: never the owne
 A rollback before step 3 leaves the old value; a failure at any step leaves the record on an object that exists
 and the reason on the temp row. A crash between 3 and 5 leaves at worst a stray copy or a temporary object that is
 still referenced, which cleanup recognises and keeps.
+
+A backend that overrides ``move_file`` (the reference contract's one object operation) is promoted by moving
+instead, which changes steps 3 and 5: the move cannot be pinned to the verified version, and the temporary object
+is gone from the move until the ``UPDATE`` of step 4, so during that moment (and after a crash inside it) the
+record holds a key with no object. A failed ``UPDATE`` moves the file back. A second record of a double submit
+copies the owner's promoted file (``copy_file``, by default through the plain ``Storage`` API).
 """
 
 from __future__ import annotations
@@ -33,12 +39,11 @@ from django.db import models, transaction
 from . import signals
 from .claims import ClaimTimeout, claimed
 from .fields import AsyncFileField, display_name, set_pending_upload
-from .keys import is_temporary_path
 from .storage.base import ObjectChanged
 from .temp_files import AsyncTempFile
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 logger = logging.getLogger("alliance_platform.storage")
 
@@ -75,7 +80,7 @@ def schedule_promotions(
         if update_fields is not None and field.name not in update_fields and field.attname not in update_fields:
             continue
         key = getattr(instance, field.attname).name
-        if is_temporary_path(key):
+        if field.storage.is_temporary_path(key):
             rows = AsyncTempFile.objects.using(using).filter(key=key)
             record_pk = str(instance.pk)
             if not rows.filter(object_id="").update(object_id=record_pk):
@@ -160,12 +165,31 @@ def _promote(
             instance=instance,
             open_file=partial(storage.open_version, temp_key, version),
         )
+    copied = moved = False
     if temp_file is not None and ours and temp_file.moved_to_location:
-        final_key, copied = temp_file.moved_to_location, False
+        final_key = temp_file.moved_to_location
+    elif ours and source == temp_key and storage.promotes_by_moving:
+        # A backend that only knows how to move (the documented minimal contract): the upload itself goes to
+        # its final key. Nothing can be pinned, and the temporary object is gone before the record switches.
+        original_name = temp_file.original_filename if temp_file else display_name(temp_key, storage)
+        final_key = _store_at_free_name(
+            field, instance, original_name, lambda key, overwrite: storage.move_file(temp_key, key)
+        )
+        moved = True
     else:
-        original_name = temp_file.original_filename if temp_file else display_name(temp_key)
+        original_name = temp_file.original_filename if temp_file else display_name(temp_key, storage)
+        # Only pinned copies name a version (and only overwriting ones say so), so backends written before
+        # either existed keep working.
+        pinned = {"source_version": version} if version else {}
         try:
-            final_key = _copy_to_free_name(field, instance, source, original_name, version)
+            final_key = _store_at_free_name(
+                field,
+                instance,
+                original_name,
+                lambda key, overwrite: storage.copy_file(
+                    source, key, **({"overwrite": True} if overwrite else {}), **pinned
+                ),
+            )
         except ObjectChanged:
             _let_go_of_changed_upload(field, instance, temp_key, using)
             raise UploadChanged(
@@ -189,13 +213,17 @@ def _promote(
                 )
     except BaseException:
         # Nothing references the copy we just made: remove it, keeping the record on its temporary key. (A copy
-        # that replaced an object under a fixed name may be what other records point at: it stays.)
-        if copied and not field.overwrites_existing:
+        # that replaced an object under a fixed name may be what other records point at: it stays.) A moved
+        # upload goes back to the temporary key the record still holds.
+        if moved:
+            _move_back(storage, final_key, temp_key)
+        elif copied and not field.overwrites_existing:
             _delete_quietly(storage, final_key)
         raise
 
     _show_final_key(field, instance, temp_key, final_key)
-    _release_temporary_object(field, temp_key, using)
+    if not moved:
+        _release_temporary_object(field, temp_key, using)
     return final_key
 
 
@@ -238,22 +266,33 @@ def _delete_quietly(storage, key: str) -> None:
         logger.warning("Could not delete %s: %s", key, exc)
 
 
-def _copy_to_free_name(
-    field: AsyncFileField, instance: models.Model, source: str, original_name: str, version: str
+def _move_back(storage, final_key: str, temp_key: str) -> None:
+    """Undo a move whose record did not switch, so that the record's temporary key has its object again."""
+    try:
+        storage.move_file(final_key, temp_key)
+    except Exception as exc:
+        logger.error("Could not move %s back to %s; the file stays at %s: %s", final_key, temp_key, final_key, exc)
+
+
+def _store_at_free_name(
+    field: AsyncFileField, instance: models.Model, original_name: str, store: Callable[[str, bool], None]
 ) -> str:
+    """Run ``store(final_key, overwrite)`` (a copy or a move) at the name the field gives ``original_name``.
+
+    A field that overwrites gets exactly that name; otherwise a free one, tried again when the store raises
+    ``FileExistsError`` because someone took the name between the check and the store.
+    """
     storage = field.storage
-    # Only pinned copies name a version, so backends written before pinning existed keep working.
-    pinned = {"source_version": version} if version else {}
     wanted = field.generate_filename(instance, original_name)
     if field.overwrites_existing and len(wanted) <= field.max_length:
-        storage.copy_file(source, wanted, overwrite=True, **pinned)
+        store(wanted, True)
         return wanted
     for _ in range(_NAME_ATTEMPTS):
         final_key = storage.get_available_name(wanted, max_length=field.max_length)
         try:
-            storage.copy_file(source, final_key, **pinned)
+            store(final_key, False)
         except FileExistsError:
-            continue  # someone took the name between the check and the copy: pick another
+            continue  # someone took the name between the check and the store: pick another
         return final_key
     raise PromotionError(f"No free name found for {wanted!r} after {_NAME_ATTEMPTS} attempts.")
 

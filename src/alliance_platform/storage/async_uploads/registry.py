@@ -75,14 +75,6 @@ class AsyncFieldRegistry:
             found.setdefault(id(default_storage), default_storage)
         return list(found.values())
 
-    @classmethod
-    def for_field_id(cls, field_id: str) -> AsyncFieldRegistry:
-        """The registry serving ``field_id`` (the default registry when none does)."""
-        for registry in list(cls._all):
-            if field_id in registry.fields_by_id:
-                return registry
-        return default_async_field_registry
-
     def url_name(self, purpose: str) -> str:
         """URL names are per registry so that several registries can be included side by side."""
         return f"async_uploads_{self.name}_{purpose}"

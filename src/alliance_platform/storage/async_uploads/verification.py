@@ -27,7 +27,6 @@ from ..auth import has_permission
 from .claims import ClaimTimeout, claimed, finish
 from .fields import AsyncFileField, AsyncImageField
 from .input_data import AsyncFileInputData
-from .keys import is_temporary_path
 from .requester import Requester
 from .sniffing import SNIFF_LENGTH, sniff_content_type
 from .storage.base import ObjectChanged, StoredObject
@@ -95,7 +94,7 @@ def check_key(field: AsyncFileField, key: str, current_key: str | None) -> None:
     record already has (nothing changes). Any other key names some other object in the store, perhaps another
     record's file: accepting it would hand that file to this record, so it is refused and logged.
     """
-    if is_temporary_path(key) or key == current_key:
+    if field.storage.is_temporary_path(key) or key == current_key:
         return
     logger.warning(
         "Refused %r for %s.%s: it is neither a temporary upload key nor the record's current value %r. The "

@@ -24,7 +24,6 @@ from rest_framework.fields import empty, get_error_detail
 
 from ..fields import AsyncFileField as AsyncFileModelField, display_name
 from ..input_data import INPUT_MESSAGES, AsyncFileInputData, InvalidInputData, validate_input
-from ..keys import is_temporary_path
 from ..requester import Requester, current_requester
 from ..verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
 from .records import record_for, submissions_of
@@ -166,7 +165,7 @@ class AsyncFileField(serializers.Field):
     def _verify(self, submitted: AsyncFileInputData, item: Any) -> AsyncFileInputData:
         field = self.model_field
         root_data = getattr(self.root, "initial_data", None)
-        if is_temporary_path(submitted.key) and submissions_of(root_data, submitted.key) > 1:
+        if field.storage.is_temporary_path(submitted.key) and submissions_of(root_data, submitted.key) > 1:
             # Validation runs before any item is saved, so the upload's temp row cannot tell yet.
             self.fail("duplicate")
         record = record_for(self.parent, item)
@@ -191,7 +190,8 @@ class AsyncFileField(serializers.Field):
         if isinstance(value, AsyncFileInputData):
             return _Representation(key=value.key, name=value.name, url=None)
         if isinstance(value, str):
-            return _Representation(key=value, name=display_name(value), url=None) if value else None
+            storage = self.model_field.storage if self.model_field is not None else None
+            return _Representation(key=value, name=display_name(value, storage), url=None) if value else None
         if not isinstance(value, FieldFile) or not value.name:
             return None
         url = None
@@ -200,7 +200,7 @@ class AsyncFileField(serializers.Field):
             request = self.context.get("request")
             if request is not None:
                 url = request.build_absolute_uri(url)
-        return _Representation(key=value.name, name=display_name(value.name), url=url)
+        return _Representation(key=value.name, name=display_name(value.name, value.storage), url=url)
 
 
 class AsyncImageField(AsyncFileField):

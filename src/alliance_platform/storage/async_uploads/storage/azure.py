@@ -20,7 +20,7 @@ key, connection string, token credential...) applies as usual, and each can be p
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 import contextlib
 from datetime import UTC, datetime, timedelta
 import io
@@ -31,7 +31,6 @@ from urllib.parse import quote
 
 from django.core.checks import CheckMessage, Warning
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import Storage
 from django.utils.http import content_disposition_header
 
 try:
@@ -51,7 +50,6 @@ try:
         generate_blob_sas,
     )
     from storages.backends.azure_storage import AzureStorage
-    from storages.utils import clean_name
 except ImportError as exc:  # pragma: no cover - exercised only without the extra installed
     raise ImproperlyConfigured(
         "AzureAsyncUploadStorage needs django-storages with azure-storage-blob: "
@@ -59,9 +57,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ...settings import storage_settings
-from .. import keys, multipart
+from .. import multipart
 from ..content_types import download_content_type, storable_content_type
-from ..registry import AsyncFieldRegistry
 from .base import (
     AsyncUploadStorage,
     GenerateUploadUrlResponse,
@@ -71,13 +68,12 @@ from .base import (
     StoredPart,
     UploadPart,
 )
+from .cloud import CloudAsyncUploadStorage
 
 MIB = 1024 * 1024
 MAX_BLOCKS = 50_000  # the most blocks one blob may have
 MIN_BLOCK_SIZE = MIB  # not Azure's limit (it has none), but fewer, larger requests upload faster
 MAX_PUT_BLOB_SIZE = 5000 * MIB  # the most one Put Blob takes: larger files always go up in blocks
-_DELETE_BATCH = 256  # the most sub-requests one blob batch takes
-_SNIFF_RANGE_LIMIT = 64 * MIB
 _UPLOAD_ID_BYTES = 8  # 16 hex characters: every block id of an upload has the same length, as Azure requires
 
 # How django-storages' content settings (AZURE_OBJECT_PARAMETERS) are sent as headers of a Put Blob.
@@ -182,9 +178,9 @@ def _csv(value: str | list[str] | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
-class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
+class AzureAsyncUploadStorage(CloudAsyncUploadStorage, AzureStorage):
     provider = "azure"
-    supports_multipart = True
+    delete_batch_size = 256  # the most sub-requests one blob batch takes
 
     #: How long a user delegation key is asked for, and how long before it expires a new one is fetched.
     user_delegation_key_lifetime = timedelta(days=1)
@@ -199,11 +195,11 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
     def promotion_overwrites(self) -> bool:
         return bool(self.overwrite_files)
 
-    def _blob_name(self, name: str) -> str:
+    def _stored_name(self, name: str) -> str:
         return self._get_valid_path(name)
 
     def _blob(self, name: str) -> BlobClient:
-        return self.client.get_blob_client(self._blob_name(name))
+        return self.client.get_blob_client(self._stored_name(name))
 
     # Signing.
 
@@ -265,31 +261,27 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         )
         return settings
 
-    def generate_upload_url(
-        self,
-        name: str,
-        field_id: str,
-        *,
-        max_size: int | None = None,
-        content_type: str | None = None,
-        size: int | None = None,
-        **kwargs: Any,
+    @property
+    def multipart_threshold(self) -> int:
+        """``AZURE_BLOCK_THRESHOLD``, and never above what one Put Blob takes."""
+        return min(int(storage_settings.AZURE_BLOCK_THRESHOLD), MAX_PUT_BLOB_SIZE)
+
+    def multipart_part_size(self, size: int) -> int:
+        return multipart.part_size_for(
+            size, configured=storage_settings.AZURE_BLOCK_SIZE, minimum=MIN_BLOCK_SIZE, max_parts=MAX_BLOCKS
+        )
+
+    def create_multipart_upload(self, name: str, content_type: str | None) -> str:
+        """Nothing to start on Azure: blocks are staged under the blob itself. The upload id only names this
+        upload's blocks (and gives every block id of it the same length)."""
+        return secrets.token_hex(_UPLOAD_ID_BYTES)
+
+    def single_upload_plan(
+        self, name: str, *, expire: int, max_size: int | None, content_type: str | None
     ) -> GenerateUploadUrlResponse:
-        if size is not None and size > min(storage_settings.AZURE_BLOCK_THRESHOLD, MAX_PUT_BLOB_SIZE):
-            registry = kwargs.get("registry") or AsyncFieldRegistry.for_field_id(field_id)
-            part_size = multipart.part_size_for(
-                size, configured=storage_settings.AZURE_BLOCK_SIZE, minimum=MIN_BLOCK_SIZE, max_parts=MAX_BLOCKS
-            )
-            return multipart.plan(
-                key=name,
-                field_id=field_id,
-                upload_id=secrets.token_hex(_UPLOAD_ID_BYTES),
-                size=size,
-                provider=self.provider,
-                registry=registry,
-                part_size=part_size,
-            )
-        blob_name = self._blob_name(name)
+        """A create-only SAS for one Put Blob with the blob's content settings as headers (Azure cannot cap the
+        size of a SAS upload: ``max_size`` was checked when planning and is checked again at verification)."""
+        blob_name = self._stored_name(name)
         settings = self._content_settings(blob_name, content_type)
         headers = {"x-ms-blob-type": "BlockBlob", "Content-Type": settings["content_type"]}
         headers.update(
@@ -300,12 +292,11 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
             }
         )
         # Create only: the URL can make this one blob once, and can neither read nor replace it.
-        url = self._signed_url(blob_name, BlobSasPermissions(create=True), storage_settings.UPLOAD_URL_EXPIRY)
+        url = self._signed_url(blob_name, BlobSasPermissions(create=True), expire)
         return {"url": url, "fields": {}, "method": "PUT", "provider": self.provider, "headers": headers}
 
-    def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
-        filename = kwargs.pop("filename", None) or key.rsplit("/", 1)[-1]
-        kwargs.pop("registry", None)
+    def generate_download_url(self, key: str, field_id: str, *, filename: str | None = None, **kwargs: Any) -> str:
+        filename = filename or key.rsplit("/", 1)[-1]
         overrides = {"content_disposition": content_disposition_header(True, filename)}
         for parameter, value in kwargs.items():
             name = _SAS_OVERRIDE_FOR_S3_PARAMETER.get(parameter, parameter)
@@ -315,7 +306,7 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         # A SAS cannot pin the headers a client uploads with: the download names a type that is never active.
         overrides["content_type"] = download_content_type(filename, overrides.get("content_type"))
         return self._signed_url(
-            self._blob_name(key), BlobSasPermissions(read=True), storage_settings.DOWNLOAD_URL_EXPIRY, **overrides
+            self._stored_name(key), BlobSasPermissions(read=True), storage_settings.DOWNLOAD_URL_EXPIRY, **overrides
         )
 
     # Block uploads, through the multipart endpoints (views/multipart.py): parts are blocks.
@@ -323,7 +314,7 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
     def sign_upload_parts(self, name: str, upload_id: str, part_numbers: list[int]) -> list[UploadPart]:
         # Put Block needs write permission; the SAS still names this one blob only and expires soon.
         base = self._signed_url(
-            self._blob_name(name), BlobSasPermissions(write=True), storage_settings.UPLOAD_URL_EXPIRY
+            self._stored_name(name), BlobSasPermissions(write=True), storage_settings.UPLOAD_URL_EXPIRY
         )
         parts: list[UploadPart] = []
         for number in part_numbers:
@@ -354,7 +345,7 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         for part in parts:
             if part["etag"] != block_id(upload_id, part["partNumber"]):
                 raise InvalidUploadParts(f"Part {part['partNumber']} does not name a block of this upload.")
-        blob_name = self._blob_name(name)
+        blob_name = self._stored_name(name)
         blocks = [BlobBlock(block_id=_block_name(upload_id, part["partNumber"])) for part in parts]
         try:
             self.client.get_blob_client(blob_name).commit_block_list(
@@ -406,8 +397,7 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         except ResourceNotFoundError as error:
             raise FileNotFoundError(key) from error
 
-    def read_head(self, key: str, length: int, *, version: str = "") -> bytes:
-        length = min(length, _SNIFF_RANGE_LIMIT)
+    def read_range(self, key: str, length: int, *, version: str = "") -> bytes:
         try:
             return self._download(key, version, offset=0, length=length).readall()
         except HttpResponseError as error:
@@ -431,7 +421,7 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
         """
         timeout = float(storage_settings.AZURE_COPY_TIMEOUT)
         # The source is read through a SAS: that works for account keys and delegation keys alike.
-        source = self._signed_url(self._blob_name(from_key), BlobSasPermissions(read=True), timeout + 600)
+        source = self._signed_url(self._stored_name(from_key), BlobSasPermissions(read=True), timeout + 600)
         destination = self._blob(to_key)
         try:
             started = self._start_copy(destination, source, overwrite=overwrite, source_version=source_version)
@@ -490,37 +480,26 @@ class AzureAsyncUploadStorage(AsyncUploadStorage, AzureStorage):
             with contextlib.suppress(ResourceNotFoundError):
                 destination.delete_blob()
 
-    def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
-        """Blob batch deletes of up to 256 blobs; a batch the service refuses as a whole is deleted blob by blob.
-        Missing blobs are not failures."""
+    def delete_batch(self, keys_to_delete: list[str]) -> dict[str, Exception]:
+        """One blob batch delete; a batch the service refuses as a whole is deleted blob by blob. Missing blobs are
+        not failures."""
+        batch = {self._stored_name(key): key for key in keys_to_delete}
+        try:
+            responses = list(self.client.delete_blobs(*batch, raise_on_any_failure=False))
+        except HttpResponseError:
+            return AsyncUploadStorage.delete_many(self, batch.values())
         failures: dict[str, Exception] = {}
-        keys = list(keys_to_delete)
-        for start in range(0, len(keys), _DELETE_BATCH):
-            batch = {self._blob_name(key): key for key in keys[start : start + _DELETE_BATCH]}
-            try:
-                responses = list(self.client.delete_blobs(*batch, raise_on_any_failure=False))
-            except HttpResponseError:
-                failures.update(super().delete_many(batch.values()))
-                continue
-            for (blob_name, key), response in zip(batch.items(), responses, strict=False):
-                if response.status_code not in (200, 202, 404):
-                    failures[key] = OSError(f"Deleting {blob_name} failed with status {response.status_code}.")
+        for (blob_name, key), response in zip(batch.items(), responses, strict=False):
+            if response.status_code not in (200, 202, 404):
+                failures[key] = OSError(f"Deleting {blob_name} failed with status {response.status_code}.")
         return failures
-
-    def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        # AZURE_OVERWRITE_FILES=True would replace an existing blob; an upload must never replace a file.
-        return Storage.get_available_name(self, clean_name(name), max_length=max_length)
 
     # Finding temporary blobs and abandoned block uploads that no row accounts for (cleanup.sweep_orphans).
 
-    def _name(self, blob_name: str) -> str:
-        """The storage name of a blob: its name without ``AZURE_LOCATION``."""
-        root = self._normalize_name("x")[:-1]  # the location with its trailing slash, or ""
-        return blob_name[len(root) :] if root and blob_name.startswith(root) else blob_name
-
     def _temporary_blobs(self, **options: Any):
-        prefix = self._normalize_name(keys.TEMPORARY_PREFIX).rstrip("/") + "/"
-        return self.client.list_blobs(name_starts_with=prefix, timeout=self.timeout, **options)
+        return self.client.list_blobs(
+            name_starts_with=self._temporary_listing_prefix(), timeout=self.timeout, **options
+        )
 
     def list_temporary_objects(self, older_than: datetime) -> Iterator[str]:
         for blob in self._temporary_blobs():

@@ -6,7 +6,7 @@ them (planning, verification, promotion, cleanup) is shared and talks to a backe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NotRequired, TypedDict
@@ -77,6 +77,15 @@ class AsyncUploadStorage(Storage):
     #: Short name reported to the browser in the upload plan (``"s3"``, ``"azure"``, ``"filesystem"``).
     provider: str = ""
 
+    #: The first path component of every temporary key this storage makes. It is what tells a temporary key from a
+    #: promoted one (``is_temporary_path``), so no promoted file may ever live under it. Subclasses may change it.
+    temporary_key_prefix: str = keys.DEFAULT_TEMPORARY_KEY_PREFIX
+
+    #: This site's endpoints (by purpose, e.g. ``"filesystem_upload"``) that this backend's upload and download
+    #: URLs point at. The views layer reverses them and passes their URLs as ``endpoints``: backends never know
+    #: views, URL names or registries. Multipart backends get the multipart endpoints without naming them here.
+    endpoint_purposes: tuple[str, ...] = ()
+
     @property
     def promotion_overwrites(self) -> bool:
         """Whether this storage's own settings ask promotion to replace existing files (for every field; a field
@@ -89,23 +98,65 @@ class AsyncUploadStorage(Storage):
         name: str,
         field_id: str,
         *,
+        expire: int | None = None,
+        fields: dict[str, Any] | None = None,
+        conditions: list[Any] | None = None,
         max_size: int | None = None,
         content_type: str | None = None,
         size: int | None = None,
+        endpoints: Mapping[str, str] | None = None,
         **kwargs: Any,
-    ) -> GenerateUploadUrlResponse:
-        """Sign an upload of exactly ``name`` (a temporary key), limited to ``max_size`` bytes where possible."""
+    ) -> GenerateUploadUrlResponse | str:
+        """How the browser uploads exactly ``name`` (a temporary key): a plan, or just a URL to ``PUT`` it to.
+
+        The plan endpoint always passes ``expire`` (seconds), ``fields`` (form fields for a presigned POST: the
+        declared ``Content-Type`` and the client's ``params``) and ``conditions`` (S3 POST policy conditions,
+        ``content-length-range`` for the field's limit): the keyword arguments every backend written for this
+        contract takes. ``max_size``, ``content_type``, ``size`` and ``endpoints`` (this site's URLs for
+        ``endpoint_purposes``) are passed only to backends whose method names them, so older backends keep working.
+        """
         raise NotImplementedError
 
-    def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
-        """A short-lived URL that downloads ``key`` as an attachment (``filename=`` names it)."""
+    def generate_download_url(
+        self,
+        key: str,
+        field_id: str,
+        *,
+        filename: str | None = None,
+        endpoints: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """A short-lived URL that downloads ``key`` as an attachment named ``filename``; ``kwargs`` are the field's
+        ``download_params``. ``filename`` and ``endpoints`` are passed only when the method names them."""
         raise NotImplementedError
+
+    def move_file(self, from_key: str, to_key: str) -> None:
+        """Move ``from_key`` to ``to_key``: the one object operation a minimal custom backend implements.
+
+        Promotion calls it only when a subclass overrides it; otherwise it copies (``copy_file``) the verified
+        version and deletes the temporary object after the record has switched, which a move cannot do (see the
+        "Custom backends" section of the docs for what a move-based backend guarantees).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement move_file")
+
+    @property
+    def promotes_by_moving(self) -> bool:
+        """Whether this backend overrides ``move_file``, so promotion moves the upload instead of copying it."""
+        return type(self).move_file is not AsyncUploadStorage.move_file
 
     def generate_temporary_path(self, filename: str, max_length: int | None = None) -> str:
-        return keys.generate_temporary_path(filename, max_length)
+        """A new, unguessable key under ``temporary_key_prefix`` for ``filename`` (the rule is ``keys``'s)."""
+        return keys.generate_temporary_path(filename, max_length, prefix=self.temporary_key_prefix)
 
-    def is_temporary_path(self, name: str | None) -> bool:
-        return keys.is_temporary_path(name)
+    def is_temporary_path(self, filename: str | None) -> bool:
+        """Whether ``filename`` is a temporary key of this storage: everything that tells a submitted upload from a
+        promoted file (fields, forms, verification, promotion, cleanup) asks the field's storage this."""
+        return keys.is_temporary_path(filename, prefix=self.temporary_key_prefix)
+
+    @property
+    def temporary_area(self) -> str:
+        """The directory all temporary keys live in, with its trailing slash (what cleanup lists)."""
+        return keys.temporary_area(self.temporary_key_prefix)
 
     def get_url_patterns(self, registry: AsyncFieldRegistry) -> list[URLPattern]:
         """Extra endpoints this backend needs (the filesystem backend receives uploads itself)."""
@@ -160,11 +211,6 @@ class AsyncUploadStorage(Storage):
             self.delete(saved)
             raise FileExistsError(to_key)
 
-    def move_file(self, from_key: str, to_key: str) -> None:
-        """Copy then delete: the source is removed only once the copy exists."""
-        self.copy_file(from_key, to_key)
-        self.delete(from_key)
-
     # Multipart uploads, for backends that take a large file in parts (see views/multipart.py).
 
     #: Whether this backend implements the multipart methods below.
@@ -197,7 +243,7 @@ class AsyncUploadStorage(Storage):
     def list_temporary_objects(self, older_than: datetime) -> Iterator[str]:
         """Keys in the temporary area last modified before ``older_than``. This default walks the area with the
         plain ``Storage`` API; backends override it with one listing call per page."""
-        pending = [keys.TEMPORARY_PREFIX.rstrip("/")]
+        pending = [self.temporary_area.rstrip("/")]
         while pending:
             directory = pending.pop()
             try:

@@ -6,7 +6,7 @@ token can never authorise an upload. Promotion is a hard link (O(1), no bytes co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +15,7 @@ import os
 import posixpath
 import secrets
 import shutil
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlencode
 
 from django.core.files.storage import FileSystemStorage
@@ -23,9 +23,10 @@ from django.urls import URLPattern, path
 
 from ...settings import storage_settings
 from .. import tokens
-from ..keys import TEMPORARY_PREFIX
-from ..registry import AsyncFieldRegistry
 from .base import AsyncUploadStorage, GenerateUploadUrlResponse, StoredObject
+
+if TYPE_CHECKING:
+    from ..registry import AsyncFieldRegistry
 
 UPLOAD_SALT = "alliance_platform.storage.filesystem.upload"
 DOWNLOAD_SALT = "alliance_platform.storage.filesystem.download"
@@ -52,6 +53,13 @@ class DownloadToken:
     filename: str
 
 
+def _endpoint(endpoints: Mapping[str, str] | None, purpose: str) -> str:
+    """The URL of one of this site's endpoints, as the views layer passed it."""
+    if not endpoints or purpose not in endpoints:
+        raise ValueError(f"FileSystemAsyncUploadStorage needs the URL of its {purpose!r} endpoint in endpoints.")
+    return endpoints[purpose]
+
+
 class UploadTooLarge(Exception):
     pass
 
@@ -67,6 +75,7 @@ class UploadVanished(Exception):
 
 class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
     provider = "filesystem"
+    endpoint_purposes = ("filesystem_upload", "filesystem_download")
 
     # Signing.
 
@@ -75,28 +84,34 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
         name: str,
         field_id: str,
         *,
-        max_size: int | None = None,
         content_type: str | None = None,
-        size: int | None = None,
-        registry: AsyncFieldRegistry | None = None,
+        endpoints: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> GenerateUploadUrlResponse:
+        """A ``PUT`` to this site's upload endpoint with a token for ``name``; the token expires with
+        ``UPLOAD_URL_EXPIRY`` (checked when it is loaded), and the endpoint enforces the field's size limit."""
         token = tokens.sign(UploadToken(key=name, field_id=field_id), salt=UPLOAD_SALT)
         headers = {"Content-Type": content_type} if content_type else {}
-        endpoint = (registry or AsyncFieldRegistry.for_field_id(field_id)).reverse("filesystem_upload")
         return {
-            "url": f"{endpoint}?{urlencode({'token': token})}",
+            "url": f"{_endpoint(endpoints, 'filesystem_upload')}?{urlencode({'token': token})}",
             "fields": {},
             "method": "PUT",
             "provider": self.provider,
             "headers": headers,
         }
 
-    def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
-        payload = DownloadToken(key=key, field_id=field_id, filename=kwargs.get("filename") or os.path.basename(key))
+    def generate_download_url(
+        self,
+        key: str,
+        field_id: str,
+        *,
+        filename: str | None = None,
+        endpoints: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> str:
+        payload = DownloadToken(key=key, field_id=field_id, filename=filename or os.path.basename(key))
         token = tokens.sign(payload, salt=DOWNLOAD_SALT)
-        registry = kwargs.get("registry") or AsyncFieldRegistry.for_field_id(field_id)
-        return f"{registry.reverse('filesystem_download')}?{urlencode({'token': token})}"
+        return f"{_endpoint(endpoints, 'filesystem_download')}?{urlencode({'token': token})}"
 
     @staticmethod
     def load_upload_token(token: str) -> UploadToken:
@@ -227,7 +242,8 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
 
     def list_temporary_objects(self, older_than: datetime) -> Iterator[str]:
         """Includes the ``.part`` files of uploads whose process died while receiving them."""
-        root = self.path(TEMPORARY_PREFIX)
+        area = self.temporary_area
+        root = self.path(area)
         cutoff = older_than.timestamp()
         for directory, _subdirectories, files in os.walk(root):
             for name in files:
@@ -237,7 +253,7 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
                 except FileNotFoundError:
                     continue  # removed while we were walking
                 if modified < cutoff:
-                    yield posixpath.join(TEMPORARY_PREFIX.rstrip("/"), os.path.relpath(path, root).replace(os.sep, "/"))
+                    yield posixpath.join(area.rstrip("/"), os.path.relpath(path, root).replace(os.sep, "/"))
 
     def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
         failures: dict[str, Exception] = {}
@@ -257,10 +273,11 @@ class FileSystemAsyncUploadStorage(AsyncUploadStorage, FileSystemStorage):
     def _remove_empty_temporary_directories(self, directories: set[str]) -> None:
         """Date directories of the temporary area are pruned once empty, deepest first."""
         pending = sorted(directories, key=len, reverse=True)
-        root = TEMPORARY_PREFIX.rstrip("/")
+        area = self.temporary_area
+        root = area.rstrip("/")
         while pending:
             directory = pending.pop(0)
-            if not directory.startswith(TEMPORARY_PREFIX) or directory == root:
+            if not directory.startswith(area) or directory == root:
                 continue
             try:
                 os.rmdir(self.path(directory))

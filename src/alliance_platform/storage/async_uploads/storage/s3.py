@@ -14,13 +14,12 @@ addressing style, ``AWS_S3_OBJECT_PARAMETERS``...) applies as usual, and each ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
 from django.core.checks import CheckMessage, Warning
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import Storage
 from django.utils.http import content_disposition_header
 
 try:
@@ -35,11 +34,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ...settings import storage_settings
-from .. import keys, multipart
+from .. import multipart
 from ..content_types import download_content_type, storable_content_type
-from ..registry import AsyncFieldRegistry
 from .base import (
-    AsyncUploadStorage,
     GenerateUploadUrlResponse,
     InvalidUploadParts,
     ObjectChanged,
@@ -47,6 +44,7 @@ from .base import (
     StoredPart,
     UploadPart,
 )
+from .cloud import CloudAsyncUploadStorage
 
 # How object parameters (boto3 names) are spelled as presigned POST form fields.
 _POST_FIELD_FOR_PARAMETER = {
@@ -61,8 +59,6 @@ _POST_FIELD_FOR_PARAMETER = {
     "StorageClass": "x-amz-storage-class",
     "Tagging": "tagging",
 }
-_DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
-_SNIFF_RANGE_LIMIT = 64 * 1024 * 1024
 
 
 def _without_id(rule: dict[str, Any]) -> dict[str, Any]:
@@ -85,8 +81,9 @@ def _refused_condition(error: Exception) -> bool:
     return isinstance(cause, ClientError) and _status(cause) == 412
 
 
-class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
+class S3AsyncUploadStorage(CloudAsyncUploadStorage, S3Storage):
     provider = "s3"
+    delete_batch_size = 1000  # the most keys one DeleteObjects request takes
 
     #: Objects larger than this are promoted with a multipart copy (CopyObject stops at 5 GiB).
     copy_multipart_threshold = 4 * 1024**3
@@ -102,27 +99,22 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
     def client(self):
         return self.connection.meta.client
 
-    def _key(self, name: str) -> str:
+    def _stored_name(self, name: str) -> str:
         return self._normalize_name(clean_name(name))
 
     # Signing.
 
-    def generate_upload_url(
-        self,
-        name: str,
-        field_id: str,
-        *,
-        max_size: int | None = None,
-        content_type: str | None = None,
-        size: int | None = None,
-        **kwargs: Any,
+    @property
+    def multipart_threshold(self) -> int:
+        return int(storage_settings.S3_MULTIPART_THRESHOLD)
+
+    def multipart_part_size(self, size: int) -> int:
+        return multipart.part_size_for(size)
+
+    def single_upload_plan(
+        self, name: str, *, expire: int, max_size: int | None, content_type: str | None
     ) -> GenerateUploadUrlResponse:
-        if size is not None and size > storage_settings.S3_MULTIPART_THRESHOLD:
-            registry = kwargs.get("registry") or AsyncFieldRegistry.for_field_id(field_id)
-            upload_id = self.create_multipart_upload(name, content_type)
-            return multipart.plan(
-                key=name, field_id=field_id, upload_id=upload_id, size=size, provider=self.provider, registry=registry
-            )
+        """A presigned POST whose policy pins the key, the declared type, the object parameters and the size."""
         fields: dict[str, str] = {}
         conditions: list[Any] = []
         content_type = storable_content_type(content_type)
@@ -139,10 +131,10 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
             conditions.append(["content-length-range", 0, max_size])
         post = self.client.generate_presigned_post(
             Bucket=self.bucket_name,
-            Key=self._key(name),
+            Key=self._stored_name(name),
             Fields=fields,
             Conditions=conditions,
-            ExpiresIn=storage_settings.UPLOAD_URL_EXPIRY,
+            ExpiresIn=expire,
         )
         return {
             "url": post["url"],
@@ -165,18 +157,16 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
 
     # Multipart uploads.
 
-    supports_multipart = True
-
     def create_multipart_upload(self, name: str, content_type: str | None) -> str:
         content_type = storable_content_type(content_type)
         extra = {"ContentType": content_type} if content_type else {}
         response = self.client.create_multipart_upload(
-            Bucket=self.bucket_name, Key=self._key(name), **self._upload_parameters(name), **extra
+            Bucket=self.bucket_name, Key=self._stored_name(name), **self._upload_parameters(name), **extra
         )
         return response["UploadId"]
 
     def sign_upload_parts(self, name: str, upload_id: str, part_numbers: list[int]) -> list[UploadPart]:
-        key = self._key(name)
+        key = self._stored_name(name)
         return [
             {
                 "partNumber": number,
@@ -196,7 +186,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         parts: list[StoredPart] = []
         try:
             for page in self.client.get_paginator("list_parts").paginate(
-                Bucket=self.bucket_name, Key=self._key(name), UploadId=upload_id
+                Bucket=self.bucket_name, Key=self._stored_name(name), UploadId=upload_id
             ):
                 parts.extend(
                     {"partNumber": part["PartNumber"], "etag": part["ETag"], "size": part["Size"]}
@@ -215,7 +205,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         try:
             self.client.complete_multipart_upload(
                 Bucket=self.bucket_name,
-                Key=self._key(name),
+                Key=self._stored_name(name),
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": p["partNumber"], "ETag": p["etag"]} for p in parts]},
             )
@@ -226,20 +216,19 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
 
     def abort_multipart_upload(self, name: str, upload_id: str) -> None:
         try:
-            self.client.abort_multipart_upload(Bucket=self.bucket_name, Key=self._key(name), UploadId=upload_id)
+            self.client.abort_multipart_upload(Bucket=self.bucket_name, Key=self._stored_name(name), UploadId=upload_id)
         except ClientError as error:
             if _status(error) != 404:
                 raise
 
-    def generate_download_url(self, key: str, field_id: str, **kwargs: Any) -> str:
-        filename = kwargs.pop("filename", None) or key.rsplit("/", 1)[-1]
-        kwargs.pop("registry", None)
+    def generate_download_url(self, key: str, field_id: str, *, filename: str | None = None, **kwargs: Any) -> str:
+        filename = filename or key.rsplit("/", 1)[-1]
         params = {"ResponseContentDisposition": content_disposition_header(True, filename), **kwargs}
         # Whatever type the object was stored with, the download never names an active one.
         params["ResponseContentType"] = download_content_type(filename, kwargs.get("ResponseContentType"))
         return self.client.generate_presigned_url(
             "get_object",
-            Params={"Bucket": self.bucket_name, "Key": self._key(key), **params},
+            Params={"Bucket": self.bucket_name, "Key": self._stored_name(key), **params},
             ExpiresIn=storage_settings.DOWNLOAD_URL_EXPIRY,
         )
 
@@ -254,7 +243,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
 
     def stat_object(self, key: str) -> StoredObject | None:
         try:
-            head = self.client.head_object(Bucket=self.bucket_name, Key=self._key(key))
+            head = self.client.head_object(Bucket=self.bucket_name, Key=self._stored_name(key))
         except ClientError as error:
             if _status(error) == 404:
                 return None
@@ -266,7 +255,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         if version:
             params["IfMatch"] = version
         try:
-            return self.client.get_object(Bucket=self.bucket_name, Key=self._key(key), **params)
+            return self.client.get_object(Bucket=self.bucket_name, Key=self._stored_name(key), **params)
         except ClientError as error:
             status = _status(error)
             if status == 412:
@@ -275,8 +264,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
                 raise FileNotFoundError(key) from error
             raise
 
-    def read_head(self, key: str, length: int, *, version: str = "") -> bytes:
-        length = min(length, _SNIFF_RANGE_LIMIT)
+    def read_range(self, key: str, length: int, *, version: str = "") -> bytes:
         try:
             response = self._get(key, version, Range=f"bytes=0-{length - 1}")
         except ClientError as error:
@@ -307,9 +295,9 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
             extra_args["CopySourceIfMatch"] = source_version
         try:
             self.client.copy(
-                {"Bucket": self.bucket_name, "Key": self._key(from_key)},
+                {"Bucket": self.bucket_name, "Key": self._stored_name(from_key)},
                 self.bucket_name,
-                self._key(to_key),
+                self._stored_name(to_key),
                 ExtraArgs=extra_args or None,
                 Config=TransferConfig(
                     multipart_threshold=self.copy_multipart_threshold,
@@ -337,7 +325,7 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         verified file is left alone.
         """
         try:
-            head = self.client.head_object(Bucket=self.bucket_name, Key=self._key(to_key))
+            head = self.client.head_object(Bucket=self.bucket_name, Key=self._stored_name(to_key))
         except ClientError as error:
             if _status(error) == 404:
                 return  # gone already (replaced and removed by someone else): nothing of ours to undo
@@ -354,44 +342,36 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
         self.delete(to_key)
         raise ObjectChanged(from_key)
 
-    def delete_many(self, keys_to_delete: Iterable[str]) -> dict[str, Exception]:
-        """``DeleteObjects`` in batches of 1,000 keys; missing keys are not failures."""
+    def delete_batch(self, keys_to_delete: list[str]) -> dict[str, Exception]:
+        """One ``DeleteObjects`` request; missing keys are not failures."""
+        batch = {self._stored_name(key): key for key in keys_to_delete}
+        try:
+            response = self.client.delete_objects(
+                Bucket=self.bucket_name,
+                Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+            )
+        except ClientError as error:
+            return dict.fromkeys(batch.values(), error)
         failures: dict[str, Exception] = {}
-        keys = list(keys_to_delete)
-        for start in range(0, len(keys), _DELETE_BATCH):
-            batch = {self._key(key): key for key in keys[start : start + _DELETE_BATCH]}
-            try:
-                response = self.client.delete_objects(
-                    Bucket=self.bucket_name,
-                    Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+        for error in response.get("Errors", []):
+            if error.get("Code") != "NoSuchKey":
+                failures[batch.get(error["Key"], error["Key"])] = OSError(
+                    f"{error.get('Code')}: {error.get('Message')}"
                 )
-            except ClientError as error:
-                failures.update(dict.fromkeys(batch.values(), error))
-                continue
-            for error in response.get("Errors", []):
-                if error.get("Code") != "NoSuchKey":
-                    failures[batch.get(error["Key"], error["Key"])] = OSError(
-                        f"{error.get('Code')}: {error.get('Message')}"
-                    )
         return failures
 
     # Listing the temporary area (for the orphan sweep).
 
-    def _name(self, key: str) -> str:
-        """The storage name of an S3 key: the key without ``location``."""
-        prefix = self._key("")
-        return key[len(prefix) :] if prefix and key.startswith(prefix) else key
-
     def list_temporary_objects(self, older_than: datetime) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key(keys.TEMPORARY_PREFIX)):
+        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._temporary_listing_prefix()):
             for item in page.get("Contents", []):
                 if item["LastModified"] < older_than:
                     yield self._name(item["Key"])
 
     def list_incomplete_uploads(self, older_than: datetime) -> Iterator[tuple[str, str]]:
         paginator = self.client.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key(keys.TEMPORARY_PREFIX)):
+        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._temporary_listing_prefix()):
             for upload in page.get("Uploads", []):
                 if upload["Initiated"] < older_than:
                     yield self._name(upload["Key"]), upload["UploadId"]
@@ -460,7 +440,3 @@ class S3AsyncUploadStorage(AsyncUploadStorage, S3Storage):
                 )
             )
         return problems
-
-    def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        # django-storages overwrites by default (AWS_S3_FILE_OVERWRITE); an upload must never replace a file.
-        return Storage.get_available_name(self, clean_name(name), max_length=max_length)

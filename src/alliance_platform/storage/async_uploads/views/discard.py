@@ -23,7 +23,6 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views import View
 
 from ..claims import ClaimTimeout, claimed
-from ..keys import is_temporary_path
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..requester import Requester
 from ..storage.base import AsyncUploadStorage
@@ -79,7 +78,7 @@ class DiscardUploadView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, View
         key, field_id = form.cleaned_data["key"], form.cleaned_data["fieldId"]
         field = self.registry.get_field(field_id)
         requester = Requester.from_request(request)
-        if field is None or requester is None or not is_temporary_path(key):
+        if field is None or requester is None or not field.storage.is_temporary_path(key):
             return _not_found()
 
         def belongs(row: AsyncTempFile | None) -> bool:

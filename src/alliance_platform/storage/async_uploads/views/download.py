@@ -10,6 +10,7 @@ from ...auth import has_permission
 from ..fields import display_name
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from .authentication import ApiClientAuthenticationMixin
+from .backend_calls import call_backend, endpoint_urls
 from .common import InstanceLookupError, get_instance, json_error
 
 
@@ -34,7 +35,14 @@ class DownloadRedirectView(ApiClientAuthenticationMixin, View):
         key = getattr(instance, field.attname).name
         if not key:
             return json_error(404, detail="This record has no file.")
-        url = field.storage.generate_download_url(key, field_id, filename=display_name(key), **field.download_params)
+        storage = field.storage
+        url = call_backend(
+            storage.generate_download_url,
+            key,
+            field_id,
+            contract=field.download_params,
+            extras={"filename": display_name(key, storage), "endpoints": endpoint_urls(self.registry, storage)},
+        )
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-store"
         return response

@@ -14,7 +14,6 @@ from django.utils.translation import gettext
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from ..keys import is_temporary_path
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..storage.filesystem import FileSystemAsyncUploadStorage, UploadIncomplete, UploadTooLarge, UploadVanished
 from ..temp_files import AsyncTempFile
@@ -61,7 +60,7 @@ class FileSystemUploadView(View):
         key = token.key
         field = self.registry.get_field(token.field_id)
         storage = _storage_for(self.registry, token.field_id)
-        if field is None or storage is None or not is_temporary_path(key):
+        if field is None or storage is None or not storage.is_temporary_path(key):
             return json_error(403, detail=invalid)
         if not AsyncTempFile.objects.filter(key=key, field_id=token.field_id, moved_to_location="").exists():
             # Promoted, rejected or cleaned up: a replayed URL must not bring the object back.

@@ -20,6 +20,7 @@ from ..requester import Requester
 from ..temp_files import AsyncTempFile
 from ..text import has_control_characters
 from .authentication import ApiClientAuthenticationMixin
+from .backend_calls import as_upload_plan, call_backend, endpoint_urls
 from .common import InstanceLookupError, get_instance, json_error
 from .fetch_metadata import RefuseCrossSiteMixin
 
@@ -81,10 +82,29 @@ class PlanRequestForm(forms.Form):
         try:
             params = json.loads(raw)
         except (ValueError, RecursionError):
-            raise forms.ValidationError("params must be a JSON object.") from None
+            raise forms.ValidationError(gettext_lazy("params must be a JSON object."), code="invalid") from None
         if not isinstance(params, dict):
-            raise forms.ValidationError("params must be a JSON object.")
+            raise forms.ValidationError(gettext_lazy("params must be a JSON object."), code="invalid")
         return params
+
+
+def _contract_arguments(params: dict[str, Any], content_type: str | None, max_bytes: int | None) -> dict[str, Any]:
+    """The keyword arguments every backend of the documented contract takes, as that contract fills them.
+
+    ``fields`` are the client's ``params`` with the declared content type (the one the restrictions checked: a
+    ``Content-Type`` in ``params`` is dropped, never signed in its place); ``conditions`` are S3 POST policy
+    conditions for the field's size limit and the type. Built-in backends sign neither: they build their policy
+    from the declared type, the field's limit and their own settings, so ``params`` reach custom backends only.
+    """
+    fields = {name: value for name, value in params.items() if name.lower() != "content-type"}
+    if content_type:
+        fields["Content-Type"] = content_type
+    conditions: list[Any] = []
+    if max_bytes is not None:
+        conditions.append(["content-length-range", 0, max_bytes])
+    # Any type matches: the signed key alone restricts what can be uploaded, and the upload is checked later.
+    conditions.append(["starts-with", "$Content-Type", ""])
+    return {"expire": storage_settings.UPLOAD_URL_EXPIRY, "fields": fields or None, "conditions": conditions}
 
 
 class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, View):
@@ -139,14 +159,20 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
             key = storage.generate_temporary_path(filename, max_length=field.max_length)
         except SuspiciousFileOperation:
             return json_error(400, {"filename": ["The filename is too long for this field."]})
-        upload_url = storage.generate_upload_url(
-            key,
-            values["fieldId"],
-            max_size=max_bytes,
-            content_type=values["contentType"] or None,
-            size=values["size"],
-            params=values["params"],
-            registry=self.registry,
+        upload_url = as_upload_plan(
+            call_backend(
+                storage.generate_upload_url,
+                key,
+                values["fieldId"],
+                contract=_contract_arguments(values["params"], values["contentType"] or None, max_bytes),
+                extras={
+                    "max_size": max_bytes,
+                    "content_type": values["contentType"] or None,
+                    "size": values["size"],
+                    "endpoints": endpoint_urls(self.registry, storage),
+                },
+            ),
+            storage,
         )
         temp_file = AsyncTempFile.objects.create(
             key=key,

@@ -1,0 +1,72 @@
+"""How the endpoints call a storage backend: the one place that knows both this site's URLs and the backend
+contract.
+
+Backends know no views, URL names or registries. Where a backend's URLs point back at this site (the filesystem
+backend's upload endpoint, the multipart endpoints), the endpoint reverses them here and passes them as plain
+``endpoints``. A backend written to the older contract (``generate_upload_url(name, field_id, *args, **kwargs)``
+taking ``expire``, ``fields`` and ``conditions``, returning a dict or just a URL) keeps working: the keyword
+arguments this library added reach only methods that name them, and a returned URL becomes a plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from .. import multipart
+
+if TYPE_CHECKING:
+    from ..registry import AsyncFieldRegistry
+    from ..storage.base import AsyncUploadStorage, GenerateUploadUrlResponse
+
+
+def endpoint_urls(registry: AsyncFieldRegistry, storage: AsyncUploadStorage) -> dict[str, str]:
+    """The URLs of the endpoints ``storage`` points browsers at (``endpoint_purposes``, and the multipart ones for
+    a multipart backend), as ``registry`` serves them."""
+    purposes = list(storage.endpoint_purposes)
+    if storage.supports_multipart:
+        purposes += multipart.ENDPOINT_PURPOSES
+    return {purpose: registry.reverse(purpose) for purpose in purposes}
+
+
+def call_backend(method: Callable[..., Any], *args: Any, contract: Mapping[str, Any], extras: Mapping[str, Any]) -> Any:
+    """Call a backend ``method`` with the ``contract`` keyword arguments it accepts (by name or through
+    ``**kwargs``) and only those ``extras`` it names as parameters: a method that forwards its ``**kwargs`` to
+    another API (django-storages' ``url()``, boto3) is never handed a keyword it did not ask for."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # no signature to read (a C callable): pass the contract alone
+        return method(*args, **contract)
+    named = {
+        name
+        for name, parameter in parameters.items()
+        if parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    takes_any = any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values())
+    kwargs = {name: value for name, value in contract.items() if takes_any or name in named}
+    kwargs.update({name: value for name, value in extras.items() if name in named})
+    return method(*args, **kwargs)
+
+
+def as_upload_plan(value: Any, storage: AsyncUploadStorage) -> GenerateUploadUrlResponse:
+    """The plan the browser follows, from what ``generate_upload_url`` returned.
+
+    A plain URL is uploaded to with a ``PUT`` of the raw file (no form fields, as the reference library's view
+    answered it: ``{"url": ..., "fields": {}}``, and the ``PUT`` is what a client does with such a plan). A dict
+    gets the members a client relies on when the backend left them out: ``fields`` (none), ``method`` (``POST``
+    when there are form fields to send with the file, as in an S3 presigned POST, else ``PUT``) and ``provider``.
+    Anything else is the backend's bug and raises ``TypeError`` naming it.
+    """
+    if isinstance(value, str) and value:
+        return {"url": value, "fields": {}, "method": "PUT", "provider": storage.provider}
+    if isinstance(value, Mapping) and isinstance(value.get("url"), str):
+        plan: dict[str, Any] = dict(value)
+        plan["fields"] = dict(plan.get("fields") or {})
+        plan["method"] = str(plan.get("method") or ("POST" if plan["fields"] else "PUT"))
+        plan.setdefault("provider", storage.provider)
+        return plan  # type: ignore[return-value]
+    raise TypeError(
+        f"{type(storage).__name__}.generate_upload_url returned {type(value).__name__}; it must return an upload "
+        "URL or a dict with at least a 'url'."
+    )
