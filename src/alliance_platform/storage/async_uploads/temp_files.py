@@ -102,15 +102,20 @@ class AsyncTempFile(models.Model):
         return self.key
 
     @classmethod
-    def create_for_field(cls, field: AsyncFileField, filename: str, **values: Any) -> AsyncTempFile:
+    def create_for_field(
+        cls, field: AsyncFileField, filename: str, *, key: str | None = None, **values: Any
+    ) -> AsyncTempFile:
         """A new row, with a fresh temporary key from the field's storage, for an upload of ``filename`` to
         ``field`` (the reference documents this for projects' own tests; the plan endpoint makes its rows here).
 
         ``values`` sets further columns, such as the owner (``uploaded_by`` or ``session_fingerprint``): a row
         without one is refused by form and serializer verification, which accepts an upload only from whoever
-        planned it. ``SuspiciousFileOperation`` when no key for ``filename`` fits the field's ``max_length``.
+        planned it. ``key`` is one the caller already took from ``field.storage.generate_temporary_path`` (the plan
+        endpoint signs its upload URL first). ``SuspiciousFileOperation`` when no key for ``filename`` fits the
+        field's ``max_length``.
         """
-        key = field.storage.generate_temporary_path(filename, max_length=field.max_length)
+        if key is None:
+            key = field.storage.generate_temporary_path(filename, max_length=field.max_length)
         return cls.objects.create(key=key, original_filename=filename, field_id=field.async_field_id, **values)
 
     @property

@@ -52,14 +52,14 @@ def call_backend(method: Callable[..., Any], *args: Any, contract: Mapping[str, 
 def as_upload_plan(value: Any, storage: AsyncUploadStorage) -> GenerateUploadUrlResponse:
     """The plan the browser follows, from what ``generate_upload_url`` returned.
 
-    A plain URL is uploaded to with a ``PUT`` of the raw file (no form fields, as the reference library's view
-    answered it: ``{"url": ..., "fields": {}}``, and the ``PUT`` is what a client does with such a plan). A dict
+    A plain URL becomes ``{"url": ..., "fields": {}}``, exactly as the reference library's view answered it: a
+    plan without a ``method`` is uploaded to with a ``PUT`` of the raw file (what the widget does with it). A dict
     gets the members a client relies on when the backend left them out: ``fields`` (none), ``method`` (``POST``
     when there are form fields to send with the file, as in an S3 presigned POST, else ``PUT``) and ``provider``.
     Anything else is the backend's bug and raises ``TypeError`` naming it.
     """
     if isinstance(value, str) and value:
-        return {"url": value, "fields": {}, "method": "PUT", "provider": storage.provider}
+        return {"url": value, "fields": {}}  # type: ignore[typeddict-item]
     if isinstance(value, Mapping) and isinstance(value.get("url"), str):
         plan: dict[str, Any] = dict(value)
         plan["fields"] = dict(plan.get("fields") or {})

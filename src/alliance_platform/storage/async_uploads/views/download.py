@@ -4,6 +4,7 @@ short-lived URL from the backend."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.translation import gettext
 from django.views import View
 
 from ...auth import has_permission
@@ -23,18 +24,18 @@ class DownloadRedirectView(ApiClientAuthenticationMixin, View):
         instance_id = request.GET.get("instanceId") or request.GET.get("instance_id") or ""
         field = self.registry.get_field(field_id)
         if field is None:
-            return json_error(400, {"fieldId": ["Unknown fieldId"]})
+            return json_error(400, {"fieldId": [gettext("Unknown fieldId")]})
         if not instance_id:
-            return json_error(400, {"instanceId": ["This field is required."]})
+            return json_error(400, {"instanceId": [gettext("This field is required.")]})
         try:
             instance = get_instance(field.model, instance_id)
         except InstanceLookupError:
-            return json_error(404, detail="Not found.")
+            return json_error(404, detail=gettext("Not found."))
         if not has_permission(request.user, field.perm_detail, instance):
-            return json_error(403, detail="You do not have permission to download this file.")
+            return json_error(403, detail=gettext("You do not have permission to download this file."))
         key = getattr(instance, field.attname).name
         if not key:
-            return json_error(404, detail="This record has no file.")
+            return json_error(404, detail=gettext("This record has no file."))
         storage = field.storage
         url = call_backend(
             storage.generate_download_url,

@@ -84,7 +84,9 @@ def _parse_part_numbers(raw: str, part_count: int) -> list[int]:
     try:
         numbers = sorted({int(value) for value in raw.split(",") if value.strip()})
     except ValueError:
-        raise MultipartRequestError(json_error(400, {"partNumbers": ["Give part numbers as 1,2,3."]})) from None
+        raise MultipartRequestError(
+            json_error(400, {"partNumbers": [gettext("Give part numbers as 1,2,3.")]})
+        ) from None
     if not numbers or len(numbers) > MAX_PARTS_PER_REQUEST or numbers[0] < 1 or numbers[-1] > part_count:
         message = f"Give 1 to {MAX_PARTS_PER_REQUEST} part numbers between 1 and {part_count}."
         raise MultipartRequestError(json_error(400, {"partNumbers": [message]}))
@@ -102,7 +104,7 @@ class ListPartsView(MultipartView):
     def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
         parts = upload.storage.list_upload_parts(upload.key, upload.upload_id)
         if parts is None:
-            return json_error(409, detail="This upload is no longer accepted.")
+            return json_error(409, detail=gettext("This upload is no longer accepted."))
         return JsonResponse({"parts": parts})
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import HttpRequest, JsonResponse
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views import View
 
 from ...auth import has_permission
@@ -93,7 +93,8 @@ def _contract_arguments(params: dict[str, Any], content_type: str | None, max_by
 
     ``fields`` are the client's ``params`` with the declared content type (the one the restrictions checked: a
     ``Content-Type`` in ``params`` is dropped, never signed in its place); ``conditions`` are S3 POST policy
-    conditions for the field's size limit and the type. Built-in backends sign neither: they build their policy
+    conditions for the field's size limit and the type. (No ``expire``: a backend signs for
+    ``UPLOAD_URL_EXPIRY`` unless told otherwise, as the reference's view left it.) Built-in backends sign neither: they build their policy
     from the declared type, the field's limit and their own settings, so ``params`` reach custom backends only.
     """
     fields = {name: value for name, value in params.items() if name.lower() != "content-type"}
@@ -104,7 +105,7 @@ def _contract_arguments(params: dict[str, Any], content_type: str | None, max_by
         conditions.append(["content-length-range", 0, max_bytes])
     # Any type matches: the signed key alone restricts what can be uploaded, and the upload is checked later.
     conditions.append(["starts-with", "$Content-Type", ""])
-    return {"expire": storage_settings.UPLOAD_URL_EXPIRY, "fields": fields or None, "conditions": conditions}
+    return {"fields": fields or None, "conditions": conditions}
 
 
 class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, View):
@@ -126,39 +127,44 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
         values = form.cleaned_data
         field = self.registry.get_field(values["fieldId"])
         if field is None:
-            return json_error(400, {"fieldId": ["Unknown fieldId"]})
+            return json_error(400, {"fieldId": [gettext("Unknown fieldId")]})
 
         instance = None
         if values["instanceId"]:
             try:
                 instance = get_instance(field.model, values["instanceId"])
             except InstanceLookupError:
-                return json_error(400, {"instanceId": ["Unknown instanceId"]})
+                return json_error(400, {"instanceId": [gettext("Unknown instanceId")]})
         perm = field.perm_update if instance is not None else field.perm_create
         if not has_permission(request.user, perm, instance):
-            return json_error(403, detail="You do not have permission to upload this file.")
+            return json_error(403, detail=gettext("You do not have permission to upload this file."))
 
         filename = values["filename"]
         if not field.restrictions.allows_declared(filename, values["contentType"] or None):
             allowed = field.restrictions.describe()
-            return json_error(400, {"filename": [f"This type of file is not allowed. Allowed types: {allowed}."]})
+            message = gettext("This type of file is not allowed. Allowed types: %(allowed)s.") % {"allowed": allowed}
+            return json_error(400, {"filename": [message]})
         max_bytes = field.max_size_bytes
         if max_bytes is not None and values["size"] is not None and values["size"] > max_bytes:
-            return json_error(400, {"size": [f"The file is too large. The maximum size is {max_bytes} bytes."]})
+            message = gettext("The file is too large. The maximum size is %(max_bytes)d bytes.") % {
+                "max_bytes": max_bytes
+            }
+            return json_error(400, {"size": [message]})
 
         requester = Requester.from_request(request)
         owner = requester.owner_fields()
         if owner is None:
-            return json_error(403, detail="Uploading needs a logged-in user or a session.")
+            return json_error(403, detail=gettext("Uploading needs a logged-in user or a session."))
         cap = storage_settings.MAX_PENDING_UPLOADS
         if cap is not None and AsyncTempFile.objects.pending().owned_by(requester).count() >= cap:
-            return json_error(429, detail="Too many uploads are waiting to be submitted. Save or discard some first.")
+            detail = gettext("Too many uploads are waiting to be submitted. Save or discard some first.")
+            return json_error(429, detail=detail)
 
         storage = field.storage
         try:
             key = storage.generate_temporary_path(filename, max_length=field.max_length)
         except SuspiciousFileOperation:
-            return json_error(400, {"filename": ["The filename is too long for this field."]})
+            return json_error(400, {"filename": [gettext("The filename is too long for this field.")]})
         upload_url = as_upload_plan(
             call_backend(
                 storage.generate_upload_url,
@@ -174,10 +180,10 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
             ),
             storage,
         )
-        temp_file = AsyncTempFile.objects.create(
+        temp_file = AsyncTempFile.create_for_field(
+            field,
+            filename,
             key=key,
-            original_filename=filename,
-            field_id=values["fieldId"],
             **owner,
             planned_for="" if instance is None else str(instance.pk),
             declared_size=values["size"],
