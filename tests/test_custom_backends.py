@@ -47,9 +47,9 @@ def test_reference_backend_plans_uploads_promotes_by_moving_and_downloads(client
     upload_plan = plan(client, "report.pdf", len(PDF_BYTES), contentType="application/pdf")
     key = upload_plan["key"]
     assert upload_plan["uploadUrl"]["url"].startswith("/reference-backend/upload/?token=")
-    assert {name: value for name, value in upload_plan["uploadUrl"].items() if name != "url"} == {
-        "fields": {}
-    }, "a plain URL becomes the reference's plan: the URL and no form fields"
+    assert {name: value for name, value in upload_plan["uploadUrl"].items() if name != "url"} == {"fields": {}}, (
+        "a plain URL becomes the reference's plan: the URL and no form fields"
+    )
     [(args, kwargs)] = reference_backend.called("generate_upload_url")
     assert args == (key, CloudDocument._meta.get_field("file").async_field_id)
     assert kwargs["expire"] == 3600, "no expire is passed, as the reference passes none: the backend's default holds"

@@ -88,7 +88,10 @@ def test_abstract_models_register_only_concrete_subclasses():
 def test_url_points_at_the_download_endpoint():
     doc = Document.objects.create(title="t", file="documents/a.pdf")
     field_id = Document._meta.get_field("file").async_field_id
-    assert doc.file.url == f"/async-uploads/download-file/?fieldId={field_id}&instanceId={doc.pk}"
+    version = hashlib.shake_256(b"documents/a.pdf").hexdigest(8)  # changes when the file does
+    assert doc.file.url == f"/async-uploads/download-file/?field_id={field_id}&instance_id={doc.pk}&_={version}"
+    doc.file = "documents/b.pdf"
+    assert not doc.file.url.endswith(version)
 
 
 @pytest.mark.django_db

@@ -30,7 +30,7 @@ def test_edit_form_tells_the_widget_which_record_it_edits(logged_in, upload):
     doc = Document.objects.create(title="t", file=upload(logged_in, Document, "file", "a.pdf", PDF_BYTES).key)
     html = logged_in.get(f"/documents/{doc.pk}/edit/").content.decode()
     assert f'data-instance-id="{doc.pk}"' in html
-    assert f"instanceId={doc.pk}" in html, "the existing file is shown with its download link"
+    assert f"instance_id={doc.pk}" in html, "the existing file is shown with its download link"
 
 
 def test_create_form_sends_no_instance_id(logged_in):

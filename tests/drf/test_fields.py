@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 from django.core.exceptions import ImproperlyConfigured
@@ -98,7 +99,7 @@ def test_the_browsable_api_form_shows_the_value_as_json(logged_in):
     assert json.loads(str(bound.value)) == {
         "key": "documents/a.pdf",
         "name": "a.pdf",
-        "url": f"/async-uploads/download-file/?fieldId={doc._meta.get_field('file').async_field_id}&instanceId={doc.pk}",
+        "url": f"/async-uploads/download-file/?field_id={doc._meta.get_field('file').async_field_id}&instance_id={doc.pk}&_={hashlib.shake_256(b'documents/a.pdf').hexdigest(8)}",
     }
 
 

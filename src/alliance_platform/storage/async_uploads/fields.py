@@ -8,6 +8,7 @@ and is shared by Django forms and DRF.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import hashlib
 import posixpath
 from typing import Any
 from urllib.parse import urlencode
@@ -249,8 +250,15 @@ class AsyncFileMixin:
             return
         super().save_form_data(instance, data)
 
-    def get_download_url(self, instance: models.Model) -> str:
-        query = urlencode({"fieldId": self.async_field_id, "instanceId": instance.pk})
+    def get_download_url(self, instance: models.Model, name: str | None = None) -> str:
+        """The download endpoint's URL for this field of ``instance``, in the reference's form. Its last parameter
+        changes with the stored name (``name``, else the instance's current one), so a replaced file never reuses
+        a URL a browser or proxy may have cached; the endpoint itself ignores it."""
+        if name is None:
+            current = getattr(instance, self.attname, None)
+            name = getattr(current, "name", current) or ""
+        version = hashlib.shake_256(name.encode()).hexdigest(8)
+        query = urlencode({"field_id": self.async_field_id, "instance_id": instance.pk, "_": version})
         return f"{self.async_field_registry.reverse('download_file')}?{query}"
 
 

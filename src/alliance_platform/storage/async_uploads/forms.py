@@ -99,6 +99,8 @@ class AsyncFileInput(forms.Widget):
             return ""
         rendered: dict[str, Any] = {"key": data.key, "name": data.name}
         url = self._download_url(data.key)
+        if url is None and isinstance(value, FieldFile):
+            url = _field_file_url(value)  # a widget used on its own knows the file's field and record only
         if url:
             rendered["url"] = url
         return json.dumps(rendered)
@@ -133,7 +135,7 @@ class AsyncFileInput(forms.Widget):
         field = self.async_field
         if field is None or self.instance_pk is None or self._is_temporary(key):
             return None
-        return field.get_download_url(_PkOnly(self.instance_pk))
+        return field.get_download_url(_PkOnly(self.instance_pk), key)
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         # The reference's way to choose a registry for a widget used on its own: an attribute that is consumed
@@ -171,6 +173,15 @@ class AsyncFileInput(forms.Widget):
 
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
         return name not in data
+
+
+def _field_file_url(value: FieldFile) -> str | None:
+    field, instance = value.field, getattr(value, "instance", None)
+    if instance is None or instance.pk is None or not hasattr(field, "get_download_url"):
+        return None
+    if field.storage.is_temporary_path(value.name):
+        return None
+    return field.get_download_url(instance, value.name)
 
 
 class _PkOnly:

@@ -119,5 +119,10 @@ class AsyncTempFile(models.Model):
         return cls.objects.create(key=key, original_filename=filename, field_id=field.async_field_id, **values)
 
     @property
+    def field_name(self) -> str:
+        """The name of the model field the upload is for (the reference's column; here the end of ``field_id``)."""
+        return self.field_id.rsplit(".", 1)[-1]
+
+    @property
     def is_promoted(self) -> bool:
         return bool(self.moved_to_location)
