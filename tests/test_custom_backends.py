@@ -7,6 +7,7 @@ import os
 import secrets
 
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.test import Client
 import pytest
 
@@ -41,6 +42,19 @@ def put(client: Client, upload_plan: dict, content: bytes = PDF_BYTES) -> int:
 
 
 # A backend written to the reference contract.
+
+
+def test_a_moving_backend_promotes_when_the_record_is_saved_before_the_commit(client, reference_backend):
+    # The reference promoted inside save(); its projects' tests (in TestCase, which never commits) rely on it.
+    upload_plan = plan(client, "early.pdf", len(PDF_BYTES), contentType="application/pdf")
+    assert put(client, upload_plan) == 201
+    with transaction.atomic():
+        form = submit(client, file={"key": upload_plan["key"], "name": "early.pdf"})
+        assert form.is_valid(), form.errors
+        doc = CloudDocument.objects.get()
+        assert doc.file.name == "cloud/early.pdf", "promoted within the saving transaction"
+        assert reference_backend.called("move_file") == [((upload_plan["key"], "cloud/early.pdf"), {})]
+    assert media_files() == {os.path.join("cloud", "early.pdf"): PDF_BYTES}
 
 
 def test_reference_backend_plans_uploads_promotes_by_moving_and_downloads(client, reference_backend):

@@ -68,7 +68,8 @@ def schedule_promotions(
     update_fields: Iterable[str] | None = None,
     **kwargs,
 ) -> None:
-    """``post_save`` receiver: claim each temporary key the record now holds, and promote it after the commit.
+    """``post_save`` receiver: claim each temporary key the record now holds, and promote it after the commit
+    (at once for a backend that promotes by moving, see below).
 
     The claim (the temp row's ``object_id``) is written in the saving transaction, so a form submitted again with
     the same key sees it and is refused, and it disappears with a rollback. A record that loses the claim to
@@ -85,7 +86,13 @@ def schedule_promotions(
             record_pk = str(instance.pk)
             if not rows.filter(object_id="").update(object_id=record_pk):
                 rows.exclude(object_id=record_pk).update(contended=True)
-            transaction.on_commit(partial(promote, field, instance, key, using), using=using)
+            if field.storage.promotes_by_moving:
+                # A backend written to the reference's contract (it overrides move_file) is promoted when the
+                # record is saved, as the reference did: a move cannot wait for the commit and be undone
+                # afterwards, and its projects (and their tests, inside TestCase) expect the final name at once.
+                promote(field, instance, key, using)
+            else:
+                transaction.on_commit(partial(promote, field, instance, key, using), using=using)
 
 
 class UploadChanged(PromotionError):
