@@ -8,11 +8,13 @@ import contextvars
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import RequestFactory
 from django.test.client import Client
 import pytest
 from rest_framework.request import Request
 
+from alliance_platform.storage.async_uploads import requester
 from alliance_platform.storage.async_uploads.requester import (
     Requester,
     bind_request,
@@ -24,9 +26,26 @@ from tests.conftest import request_for
 pytestmark = pytest.mark.django_db
 
 
+def send(signal, **kwargs) -> None:
+    """Send ``request_started``/``request_finished`` as a handler would, without Django's ``close_old_connections``
+    (which listens to both and would close the test's database connection; the test client does the same)."""
+    signal.disconnect(close_old_connections)
+    try:
+        signal.send(sender=None, **kwargs)
+    finally:
+        signal.connect(close_old_connections)
+
+
 def in_fresh_context(function, *args):
-    """Run ``function`` as a new request would start: with none of this test's context variables."""
-    return contextvars.Context().run(function, *args)
+    """Run ``function`` as a new request would start: no request bound or announced. (A copy of this context,
+    not an empty one: Django keeps its database connections in context variables too.)"""
+
+    def run():
+        requester._current_request.set(None)
+        requester._started_request.set(None)
+        return function(*args)
+
+    return contextvars.copy_context().run(run)
 
 
 def test_outside_any_request_there_is_no_requester():
@@ -86,9 +105,9 @@ def test_request_started_under_wsgi_gives_the_session_and_user_of_its_cookie(use
     client = client_for(user)
 
     def request_lifetime():
-        request_started.send(sender=None, environ={"HTTP_COOKIE": cookie_header(client)})
+        send(request_started, environ={"HTTP_COOKIE": cookie_header(client)})
         during = Requester.from_request(current_request())
-        request_finished.send(sender=None)
+        send(request_finished)
         return during, current_request()
 
     during, after = in_fresh_context(request_lifetime)
@@ -103,7 +122,7 @@ def test_request_started_under_asgi_reads_the_cookie_headers_of_the_scope(user, 
     scope = {"type": "http", "headers": [(b"accept", b"*/*"), (b"cookie", f"a=b; {cookie_header(client)}".encode())]}
 
     def request_lifetime():
-        request_started.send(sender=None, scope=scope)
+        send(request_started, scope=scope)
         return Requester.from_request(current_request())
 
     assert in_fresh_context(request_lifetime).user.pk == user.pk
@@ -111,7 +130,7 @@ def test_request_started_under_asgi_reads_the_cookie_headers_of_the_scope(user, 
 
 def test_a_request_without_a_session_cookie_is_an_anonymous_browser_with_a_new_session():
     def request_lifetime():
-        request_started.send(sender=None, environ={})
+        send(request_started, environ={})
         return Requester.from_request(current_request())
 
     requester = in_fresh_context(request_lifetime)
@@ -127,7 +146,7 @@ def test_an_anonymous_upload_is_owned_by_the_browser_whose_cookie_is_announced(c
     temp_file = planned_row(planned.key)
 
     def owner_check(header: str) -> bool:
-        request_started.send(sender=None, environ={"HTTP_COOKIE": header})
+        send(request_started, environ={"HTTP_COOKIE": header})
         return Requester.from_request(current_request()).owns(temp_file)
 
     assert in_fresh_context(owner_check, cookie_header(client))
