@@ -192,3 +192,112 @@ def test_our_migrations_on_a_fresh_database_create_our_table_directly(database, 
     )
     found = json.loads(run([sys.executable, "-c", script], env))
     assert found == {"tables": ["alliance_platform_storage_asynctempfile"], "missing": []}
+
+
+def run_ours(env: dict[str, str], script: str, *arguments: str) -> dict:
+    """Run ``script`` (Python, after ``django.setup()``) with this package; it prints one JSON object."""
+    prelude = "import django, json, sys\ndjango.setup()\n"
+    return json.loads(run([sys.executable, "-c", prelude + script, *arguments], env))
+
+
+def test_a_database_our_own_migrations_made_keeps_its_rows(database, tmp_path):
+    """Migrated by 0001-0003 of ours before 0004 existed: 0004 changes nothing."""
+    env = project_env(database, tmp_path / "media")
+    run([sys.executable, "-m", "django", "migrate", "--noinput"], env)
+    run([sys.executable, "-m", "django", "migrate", "--noinput", "alliance_platform_storage", "0003"], env)
+    made = run_ours(
+        env,
+        "from django.contrib.auth import get_user_model\n"
+        "from alliance_platform.storage.async_uploads.models import AsyncTempFile\n"
+        "user = get_user_model().objects.create_user('owner')\n"
+        "row = AsyncTempFile.objects.create(key='async-temp-files/2026/01/01/abc-ours.pdf', original_filename='ours.pdf',"
+        " field_id='f.g.file', uploaded_by=user, declared_size=12, content_type='application/pdf', planned_for='7')\n"
+        "print(json.dumps({'pk': row.pk, 'user': user.pk}))\n",
+    )
+    output = run([sys.executable, "-m", "django", "migrate", "--noinput"], env)
+    assert "Applying alliance_platform_storage.0004_upgrade_from_reference_schema... OK" in output
+    found = run_ours(
+        env,
+        "from alliance_platform.storage.async_uploads.models import AsyncTempFile\n"
+        "print(json.dumps(list(AsyncTempFile.objects.values('pk', 'key', 'field_id', 'uploaded_by_id', "
+        "'declared_size', 'content_type', 'planned_for'))))\n",
+    )
+    assert found == [
+        {
+            "pk": made["pk"],
+            "key": "async-temp-files/2026/01/01/abc-ours.pdf",
+            "field_id": "f.g.file",
+            "uploaded_by_id": made["user"],
+            "declared_size": 12,
+            "content_type": "application/pdf",
+            "planned_for": "7",
+        }
+    ]
+
+
+# Puts a database fully migrated by us back into the reference's state (its table, with rows this package's
+# tests need but the reference would rarely make, and only 0001 recorded for our app), so the conversion's edge
+# cases can be tested without installing the reference.
+TO_REFERENCE_STATE = """
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from legacyapp.models import Report
+
+quote = connection.ops.quote_name
+report = ContentType.objects.get_for_model(Report).pk
+gone = ContentType.objects.create(app_label="legacyapp", model="removedmodel").pk
+long_name = "n" * 1500 + ".pdf"
+rows = [
+    ("async-temp-files/a-long.pdf", long_name, "file", report, "", None),
+    ("async-temp-files/b-far.pdf", "far.pdf", "file", report, "reports/" + "x" * 1200 + ".pdf", None),
+    ("async-temp-files/c-gone.pdf", "gone.pdf", "attachment", gone, "", "it broke"),
+    ("async-temp-files/d-dup.pdf", "first.pdf", "file", report, "", None),
+    ("async-temp-files/d-dup.pdf", "second.pdf", "file", report, "", None),
+]
+with connection.cursor() as cursor:
+    cursor.execute("DROP TABLE alliance_platform_storage_asynctempfile")
+    cursor.execute(
+        "CREATE TABLE alliance_platform_storage_async_temp_file (id integer PRIMARY KEY, created_at timestamp with time"
+        " zone NOT NULL, original_filename text NOT NULL, key varchar(500) NOT NULL, field_name varchar(100) NOT NULL,"
+        " moved_to_location text NOT NULL, error text NULL, content_type_id integer NOT NULL)"
+    )
+    for number, (key, name, field, content_type, moved, error) in enumerate(rows, start=1):
+        cursor.execute(
+            "INSERT INTO alliance_platform_storage_async_temp_file VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [number, "2025-01-01T00:00:00+00:00", name, key, field, moved, error, content_type],
+        )
+    cursor.execute(
+        "DELETE FROM django_migrations WHERE app = 'alliance_platform_storage' AND name <> '0001_initial'"
+    )
+print(json.dumps({}))
+"""
+
+
+def test_conversion_edge_cases(database, tmp_path):
+    env = project_env(database, tmp_path / "media")
+    run([sys.executable, "-m", "django", "migrate", "--noinput"], env)
+    run_ours(env, TO_REFERENCE_STATE)
+    output = run([sys.executable, "-m", "django", "migrate", "--noinput"], env)
+    for name in OUR_MIGRATIONS[1:]:
+        assert f"Applying alliance_platform_storage.{name}... OK" in output
+    found = run_ours(
+        env,
+        "from alliance_platform.storage.async_uploads.models import AsyncTempFile\n"
+        "rows = AsyncTempFile.objects.order_by('key')\n"
+        "print(json.dumps({r.key: [r.original_filename, r.field_id, r.moved_to_location, r.error] for r in rows}))\n",
+    )
+    report_id = registry_id("legacyapp.Report", "file")
+    assert found == {
+        # Cut to our column's length.
+        "async-temp-files/a-long.pdf": ["n" * 1000, report_id, "", ""],
+        # The promoted row whose final location does not fit is left out; the model that is gone keeps its
+        # content type's name, the error its text.
+        "async-temp-files/c-gone.pdf": [
+            "gone.pdf",
+            registry_id("legacyapp.removedmodel", "attachment"),
+            "",
+            "it broke",
+        ],
+        # The same key twice: one row, the oldest.
+        "async-temp-files/d-dup.pdf": ["first.pdf", report_id, "", ""],
+    }
