@@ -46,7 +46,7 @@ class OnOurTable(Operation):
     these operations built, so skipping them loses nothing.
     """
 
-    reduces_to_sql = False
+    reduces_to_sql = True
 
     def __init__(self, operation: Operation):
         self.operation = operation
@@ -101,8 +101,10 @@ def convert_reference_table(apps: StateApps, schema_editor: BaseDatabaseSchemaEd
     location does not fit our column is left out: it only told cleanup to leave the final file alone, and the
     temporary object it may leave behind is swept as an orphan.
 
-    The legacy ``common_storage_async_temp_file`` table is not read: the reference's own second migration
-    already copied it into the table converted here, and it is left in place for the project to drop.
+    The legacy ``common_storage_async_temp_file`` table is not read: on PostgreSQL the reference's own second
+    migration already copied it into the table converted here (reading it again would duplicate those rows), on
+    SQLite that migration could never run, and its rows would be refused and cleaned up anyway. It is left in
+    place for the project to drop.
     """
     model = apps.get_model(APP_LABEL, "AsyncTempFile")
     if not has_table(schema_editor, OUR_TABLE):
@@ -133,6 +135,8 @@ def convert_reference_table(apps: StateApps, schema_editor: BaseDatabaseSchemaEd
         )
         fields = cursor.fetchall()
 
+        # Every column of our table as of 0003, the state this function runs in (later migrations add theirs to
+        # the rows written here); the reference has no counterpart for most, which get their model defaults.
         columns = [
             "created_at",
             "original_filename",
