@@ -21,6 +21,14 @@ def _short_hash(value: str) -> str:
     return hashlib.shake_256(value.encode()).hexdigest(8)
 
 
+def field_id_for(model_label: str, field_name: str) -> str:
+    """The id of the field ``field_name`` of the model labelled ``model_label`` (``app_label.ObjectName``).
+
+    A function of its own so that the upgrade from the reference's schema, which knows fields only by these two
+    names, derives the same ids the registry does."""
+    return f"{_short_hash(model_label)}.{_short_hash(field_name)}.{field_name}"
+
+
 class AsyncFieldRegistry:
     """Holds the async fields one set of URLs serves. Most projects only need ``default_async_field_registry``."""
 
@@ -36,7 +44,7 @@ class AsyncFieldRegistry:
 
     @staticmethod
     def generate_id(field: AsyncFileField) -> str:
-        return f"{_short_hash(field.model._meta.label)}.{_short_hash(field.name)}.{field.name}"
+        return field_id_for(field.model._meta.label, field.name)
 
     def register_field(self, field: AsyncFileField) -> str:
         field_id = self.generate_id(field)

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from alliance_platform.storage.reference_upgrade import OnOurTable
+
 
 class Migration(migrations.Migration):
 
@@ -9,10 +11,13 @@ class Migration(migrations.Migration):
         ('alliance_platform_storage', '0001_initial'),
     ]
 
+    # On a database migrated by alliance-platform-storage 0.0.5 our table does not exist yet: 0004 creates it.
     operations = [
-        migrations.AddField(
-            model_name='asynctempfile',
-            name='upload_id',
-            field=models.CharField(blank=True, default='', max_length=1024),
+        OnOurTable(
+            migrations.AddField(
+                model_name='asynctempfile',
+                name='upload_id',
+                field=models.CharField(blank=True, default='', max_length=1024),
+            )
         ),
     ]

@@ -1,5 +1,7 @@
 from django.db import migrations, models
 
+from alliance_platform.storage.reference_upgrade import OnOurTable
+
 
 class Migration(migrations.Migration):
 
@@ -7,35 +9,36 @@ class Migration(migrations.Migration):
         ('alliance_platform_storage', '0002_asynctempfile_upload_id'),
     ]
 
+    # On a database migrated by alliance-platform-storage 0.0.5 our table does not exist yet: 0004 creates it.
     operations = [
-        migrations.AddField(
+        OnOurTable(migrations.AddField(
             model_name='asynctempfile',
             name='planned_for',
             field=models.CharField(blank=True, default='', max_length=255),
-        ),
-        migrations.AddField(
+        )),
+        OnOurTable(migrations.AddField(
             model_name='asynctempfile',
             name='verified_at',
             field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.AddField(
+        )),
+        OnOurTable(migrations.AddField(
             model_name='asynctempfile',
             name='verified_version',
             field=models.CharField(blank=True, default='', max_length=255),
-        ),
-        migrations.AddField(
+        )),
+        OnOurTable(migrations.AddField(
             model_name='asynctempfile',
             name='lease_token',
             field=models.CharField(blank=True, default='', max_length=32),
-        ),
-        migrations.AddField(
+        )),
+        OnOurTable(migrations.AddField(
             model_name='asynctempfile',
             name='lease_expires_at',
             field=models.DateTimeField(blank=True, null=True),
-        ),
-        migrations.AddField(
+        )),
+        OnOurTable(migrations.AddField(
             model_name='asynctempfile',
             name='contended',
             field=models.BooleanField(default=False),
-        ),
+        )),
     ]
