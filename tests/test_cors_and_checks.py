@@ -143,3 +143,12 @@ def test_download_params_a_storage_would_refuse_are_a_startup_error(monkeypatch,
     errors = [error for error in field.check() if error.id == "alliance_platform_storage.E001"]
     assert [name for error in errors for name in unsupported if name in error.msg] == unsupported
     assert len(errors) == (1 if unsupported else 0)
+
+
+def test_registry_urls_are_checked_only_where_urls_are_served(settings):
+    """Without ROOT_URLCONF there are no URLs to include: the check passes instead of raising AttributeError."""
+    assert checks.check_registry_urls() == []
+    del settings.ROOT_URLCONF
+    assert checks.check_registry_urls() == []
+    settings.ROOT_URLCONF = "tests.drf.urls"  # serves the API but not the endpoints of the registry
+    assert {problem.id for problem in checks.check_registry_urls()} == {"alliance_platform_storage.W001"}

@@ -21,7 +21,7 @@ import uuid
 import django
 import pytest
 
-PROJECT = Path(__file__).parent / "reference_project"
+PROJECT = Path(__file__).parent / "upgrade_project"
 REFERENCE = "alliance-platform-storage==0.0.5"
 # The reference depends on these without pinning them; pinned so that the run does not change under us.
 REFERENCE_DEPENDENCIES = ["alliance-platform-core==0.0.5", "django-allianceutils==4.2.1"]

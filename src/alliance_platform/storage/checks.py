@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.urls import NoReverseMatch
 
 
 @register(Tags.urls)
 def check_registry_urls(app_configs=None, **kwargs) -> list[Warning]:
-    """Every registry with fields must have its URLs included, or uploads fail with a 404 in the browser."""
+    """Every registry with fields must have its URLs included, or uploads fail with a 404 in the browser.
+
+    A settings module without ``ROOT_URLCONF`` (a script, a migration-only project) serves no URLs to check.
+    """
     from .async_uploads.registry import AsyncFieldRegistry
+
+    if not getattr(settings, "ROOT_URLCONF", None):
+        return []
 
     problems = []
     for registry in list(AsyncFieldRegistry._all):
