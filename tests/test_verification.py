@@ -10,6 +10,7 @@ import pytest
 
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from alliance_platform.storage.async_uploads.requester import bind_request
+from alliance_platform.storage.async_uploads.temp_files import PLANNED_BEFORE_UPGRADE
 from tests.conftest import PDF_BYTES, png_bytes, request_for
 from tests.testapp.models import Attachment, Avatar
 
@@ -94,6 +95,31 @@ def test_another_sessions_upload_is_refused(client):
     form, _ = submit(AttachmentForm, stranger, key, "invoice.pdf")
     assert form.errors.as_data()["file"][0].code == "unknown_upload"
     assert default_storage.exists(key), "someone else's upload is left alone"
+
+
+def test_an_upload_planned_before_the_upgrade_goes_to_its_first_submitter_only(client):
+    """Converted from 0.0.5, which recorded no owner: the first browser to submit it becomes its owner; after it
+    is promoted, nobody else can submit the key (not even to get a copy of the promoted file)."""
+    from django.test import Client
+
+    key = anonymous_upload(client, Attachment, "file", "invoice.pdf", PDF_BYTES)
+    AsyncTempFile.objects.filter(key=key).update(session_fingerprint=PLANNED_BEFORE_UPGRADE)
+    first, second = Client(), Client()
+    for each in (first, second):
+        each.get("/")  # a session of its own
+    form, instance = submit(AttachmentForm, first, key, "invoice.pdf")
+    assert form.is_valid(), form.errors
+    row = AsyncTempFile.objects.get(key=key)
+    assert row.session_fingerprint not in ("", PLANNED_BEFORE_UPGRADE) and row.moved_to_location
+    form, _ = submit(AttachmentForm, second, key, "invoice.pdf")
+    assert form.errors.as_data()["file"][0].code == "unknown_upload"
+    # A converted row promoted by code (never verified, so never adopted) is not submittable by anyone.
+    AsyncTempFile.objects.filter(key=key).update(session_fingerprint=PLANNED_BEFORE_UPGRADE)
+    form, _ = submit(AttachmentForm, second, key, "invoice.pdf")
+    assert form.errors.as_data()["file"][0].code == "unknown_upload"
+    instance.refresh_from_db()
+    with instance.file.open("rb") as f:
+        assert f.read() == PDF_BYTES
 
 
 def test_without_a_bound_request_new_uploads_are_refused(client):

@@ -134,10 +134,13 @@ def test_a_database_migrated_by_the_reference_is_upgraded(reference_python, data
     assert found["field_id"] == field_id
     rows = found["rows"]
     assert set(rows) == set(made["rows"])  # one row per key, however many the reference had
+    # Uploads nobody had submitted yet are marked as planned before the upgrade; the others have no owner.
+    waiting = {made["pending"]["key"], made["abandoned"]["key"]}
     for key, before in made["rows"].items():
         assert rows[key]["field_id"] == field_id
         assert rows[key]["original_filename"] == before["original_filename"]
-        assert rows[key]["uploaded_by_id"] is None and rows[key]["session_fingerprint"] == ""
+        assert rows[key]["uploaded_by_id"] is None
+        assert rows[key]["session_fingerprint"] == ("planned-before-upgrade" if key in waiting else "")
     promoted = rows[made["promoted"]["key"]]
     assert promoted["moved_to_location"] == made["promoted"]["moved_to_location"] == made["record"]["name"]
     assert promoted["error"] == ""
@@ -149,27 +152,33 @@ def test_a_database_migrated_by_the_reference_is_upgraded(reference_python, data
         "moved_to_location": "",
         "error": "",
         "uploaded_by_id": None,
-        "session_fingerprint": "",
+        "session_fingerprint": "planned-before-upgrade",
     }
     legacy_key = "async-temp-files/2020/01/01/legacy0000-legacy.pdf"
     # The reference's 0002 copied the legacy table's row on PostgreSQL only; we convert what it left, once.
     assert (legacy_key in rows) is (made["vendor"] == "postgresql")
 
-    # A converted pending upload belongs to nobody: refused for any user or browser, and left for cleanup.
+    # A converted pending upload is accepted from the first submitter, as the reference would have accepted it,
+    # and promoted with its bytes; that submitter owns it from then on, so nobody else can submit it again.
+    first = found["submit_as_user"]
+    assert first["valid"] and first["errors"] == []
+    assert first["saved"]["name"].startswith("reports/") and first["saved"]["name"].endswith(".pdf")
+    assert first["saved"]["bytes"] == made["pending"]["bytes"]
+    assert found["owner_after_submit"] == {"uploaded_by": "after-upgrade", "moved": True}
     refusal = "This upload was not found or has expired. Please upload the file again."
-    for attempt in (found["submit_as_user"], found["submit_anonymously"]):
-        assert attempt == {"valid": False, "errors": [refusal], "saved": None}
-    assert found["pending_after_submit"] == {"row": True, "object": True}
+    assert found["submit_anonymously"] == {"valid": False, "errors": [refusal], "saved": None}
+    assert found["pending_after_submit"] == {"row": True, "object": False}
 
     # The record promoted by the reference still opens.
     assert found["record_bytes"] == made["record"]["bytes"]
 
     # Cleanup treats converted rows like its own: expired ones go (the abandoned upload with its object, the
-    # promoted row without touching the final file), the failed one stays for a person, the fresh one stays.
+    # promoted row without touching the final file), the failed one stays for a person, the fresh one (promoted
+    # just now, its temporary object gone) stays.
     after = found["after_cleanup"]
     assert after["keys"] == sorted([made["pending"]["key"], made["failed"]["key"]])
     assert after["objects"] == {
-        made["pending"]["key"]: True,
+        made["pending"]["key"]: False,
         made["abandoned"]["key"]: False,
         made["record"]["name"]: True,
     }

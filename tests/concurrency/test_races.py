@@ -15,7 +15,7 @@ from django.utils import timezone
 import pytest
 
 from alliance_platform.storage.async_uploads import cleanup, promotion, signals
-from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile
+from alliance_platform.storage.async_uploads.temp_files import PLANNED_BEFORE_UPGRADE, AsyncTempFile
 from tests.conftest import png_bytes
 from tests.testapp.models import CloudDocument
 
@@ -147,6 +147,29 @@ def test_a_refused_key_submitted_twice_at_once(backend: Backend, visitor):
         assert_invariants(backend, {}, browser.statuses + other.statuses)
         assert not CloudDocument.objects.exists()
         assert backend.read(plan["key"]) is None
+
+
+def test_an_upload_planned_before_the_upgrade_submitted_by_two_people_at_once(backend: Backend, visitor):
+    """A pending upload converted from 0.0.5 has no owner and is accepted from its first submitter: two different
+    browsers submitting it at once get one record and one refusal, and the winner owns the upload afterwards."""
+    for round_number in range(ROUNDS):
+        planner = visitor()
+        content = pdf(backend.name, "before-upgrade", round_number)
+        plan = planner.upload("before.pdf", content)
+        AsyncTempFile.objects.filter(key=plan["key"]).update(
+            uploaded_by=None, session_fingerprint=PLANNED_BEFORE_UPGRADE
+        )
+        first, second = visitor(), visitor()
+        responses = run_together(
+            lambda: first.create(plan["key"], "before.pdf"), lambda: second.create(plan["key"], "before.pdf")
+        )
+        assert sorted(response.status_code for response in responses) == [201, 400], [r.text for r in responses]
+        expected = {created(r): content for r in responses if created(r) is not None}
+        assert_invariants(backend, expected, planner.statuses + first.statuses + second.statuses)
+        row = AsyncTempFile.objects.get(key=plan["key"])
+        assert row.session_fingerprint not in ("", PLANNED_BEFORE_UPGRADE), "the winner did not become the owner"
+        assert row.object_id in {str(pk) for pk in expected}
+        CloudDocument.objects.all().delete()
 
 
 @pytest.mark.parametrize("backend", ["s3"], indirect=True)

@@ -21,6 +21,7 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import StateApps
 
 from .async_uploads.registry import field_id_for
+from .async_uploads.temp_files import PLANNED_BEFORE_UPGRADE
 
 APP_LABEL = "alliance_platform_storage"
 REFERENCE_TABLE = "alliance_platform_storage_async_temp_file"
@@ -94,9 +95,11 @@ def convert_reference_table(apps: StateApps, schema_editor: BaseDatabaseSchemaEd
     """Create our table if it is missing, then move the reference's rows into it and drop the reference's table.
 
     Each row keeps its key, creation time, original filename (cut to our column's length), final location and
-    error (``NULL`` becomes empty); its field becomes the registry's field id. The reference recorded no owner,
-    so converted rows have none: our ownership rule refuses them (an upload still waiting in someone's form must
-    be uploaded again), and cleanup removes them when they expire like any other. Two rows with the same key
+    error (``NULL`` becomes empty); its field becomes the registry's field id. The reference recorded no owner
+    and accepted a key from anyone, so an upload still waiting to be submitted is marked as planned before the
+    upgrade: it is accepted from whoever submits it first, as the reference would have, and that submitter owns
+    it from then on (a form open during the deploy still saves). Cleanup removes converted rows when they expire
+    like any other. Two rows with the same key
     (which the reference allowed) become one, a promoted one when there is one. A promoted row whose final
     location does not fit our column is left out: it only told cleanup to leave the final file alone, and the
     temporary object it may leave behind is swept as an orphan.
@@ -170,6 +173,12 @@ def convert_reference_table(apps: StateApps, schema_editor: BaseDatabaseSchemaEd
                     f"AND {quote('id')} IN ({placeholders})",
                     [ORIGINAL_FILENAME_LENGTH, field_id_for(label, name), False, content_type_id, name, *chunk],
                 )
+        cursor.execute(
+            f"UPDATE {new} SET {quote('session_fingerprint')} = %s "  # noqa: S608
+            f"WHERE {quote('moved_to_location')} = '' AND {quote('error')} = '' AND {quote('uploaded_by_id')} IS NULL "
+            f"AND {quote('session_fingerprint')} = '' AND {quote('key')} IN (SELECT {quote('key')} FROM {old})",
+            [PLANNED_BEFORE_UPGRADE],
+        )
     schema_editor.execute(f"DROP TABLE {old}")
 
 

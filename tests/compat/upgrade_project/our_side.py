@@ -1,5 +1,6 @@
 """Run with this package installed, after ``migrate`` upgraded the database the reference left: report the
-migration state, the converted rows, what submitting a converted pending upload does, whether the promoted
+migration state, the converted rows, what submitting a converted pending upload does (first as a user, then
+again as someone else), whether the promoted
 record's file still opens, and what cleanup then does with the converted rows.
 
 Prints one JSON object for the test to check.
@@ -66,8 +67,18 @@ def submit(key: str, user) -> dict:
     with bind_request(request):
         form = form_class(data={"file": json.dumps({"key": key, "name": key.rsplit("-", 1)[-1]})})
         valid = form.is_valid()
-        saved = form.save().pk if valid else None
-    return {"valid": valid, "errors": form.errors.get("file", []), "saved": saved}
+        saved = form.save() if valid else None
+    if saved is None:
+        return {"valid": valid, "errors": form.errors.get("file", []), "saved": None}
+    saved.refresh_from_db()
+    with saved.file.open("rb") as f:
+        stored = f.read().decode()
+    return {"valid": valid, "errors": [], "saved": {"name": saved.file.name, "bytes": stored}}
+
+
+def owner(key: str) -> dict:
+    row = AsyncTempFile.objects.get(key=key)
+    return {"uploaded_by": row.uploaded_by.username if row.uploaded_by else None, "moved": bool(row.moved_to_location)}
 
 
 def main(report: dict) -> dict:
@@ -77,6 +88,7 @@ def main(report: dict) -> dict:
     pending_key = report["pending_key"]
     user = get_user_model().objects.create_user("after-upgrade")
     report["submit_as_user"] = submit(pending_key, user)
+    report["owner_after_submit"] = owner(pending_key)
     report["submit_anonymously"] = submit(pending_key, AnonymousUser())
     report["pending_after_submit"] = {
         "row": AsyncTempFile.objects.filter(key=pending_key).exists(),

@@ -190,6 +190,11 @@ class Requester:
             return self.is_authenticated and temp_file.uploaded_by_id == self.user.pk
         return bool(temp_file.session_fingerprint) and temp_file.session_fingerprint in self.session_fingerprints
 
+    def may_submit(self, temp_file) -> bool:
+        """Its owner may submit an upload; so may anyone an upload planned before the upgrade from 0.0.5, which
+        accepted any submitter, until it is promoted (verification makes the first submitter its owner)."""
+        return self.owns(temp_file) or (temp_file.planned_before_upgrade and not temp_file.moved_to_location)
+
     def ownership_filter(self) -> Q:
         """The uploads planned as this requester is now (for the pending cap): the user's own once logged in."""
         if self.is_authenticated:

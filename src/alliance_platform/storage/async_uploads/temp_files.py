@@ -33,6 +33,12 @@ class AsyncTempFileQuerySet(models.QuerySet):
         return self.filter(expired_condition(age_hours))
 
 
+# The owner recorded for an upload that alliance-platform-storage 0.0.5 planned and nobody had submitted when the
+# database was upgraded: 0.0.5 recorded no owner and accepted the key from anyone, so such an upload is accepted
+# from whoever submits it first, who then owns it. Never a fingerprint (those are hexadecimal digests).
+PLANNED_BEFORE_UPGRADE = "planned-before-upgrade"
+
+
 def expired_condition(age_hours: float) -> models.Q:
     """Uploads that count as abandoned: planned and last verified more than ``age_hours`` ago, and never younger
     than their upload URL can still be used (a multipart upload: its whole upload window), whatever the age asks,
@@ -100,6 +106,10 @@ class AsyncTempFile(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def planned_before_upgrade(self) -> bool:
+        return self.uploaded_by_id is None and self.session_fingerprint == PLANNED_BEFORE_UPGRADE
 
     @classmethod
     def create_for_field(

@@ -110,9 +110,10 @@ def check_key(field: AsyncFileField, key: str, current_key: str | None) -> None:
 def _verify_temporary(field: AsyncFileField, key: str, context: VerificationContext) -> AsyncFileInputData:
     if context.requester is None:
         raise UploadRejected("no_requester")
+    requester = context.requester
     try:
         with claimed(key) as temp_file:
-            if temp_file is None or temp_file.field_id != field.async_field_id or not context.requester.owns(temp_file):
+            if temp_file is None or temp_file.field_id != field.async_field_id or not requester.may_submit(temp_file):
                 raise UploadRejected("unknown_upload")
             _check_target(field, temp_file, context)
             if temp_file.moved_to_location:
@@ -121,7 +122,8 @@ def _verify_temporary(field: AsyncFileField, key: str, context: VerificationCont
             if temp_file.object_id and (instance is None or temp_file.object_id != str(instance.pk)):
                 raise UploadRejected("already_used")  # claimed by a record whose save has not committed yet
             result, stored = _check_object(field, temp_file)
-            finish(temp_file, verified_at=timezone.now(), verified_version=stored.version)
+            adopted = (requester.owner_fields() or {}) if temp_file.planned_before_upgrade else {}
+            finish(temp_file, verified_at=timezone.now(), verified_version=stored.version, **adopted)
             return result
     except ClaimTimeout:
         raise UploadRejected("busy") from None
