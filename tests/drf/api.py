@@ -7,6 +7,7 @@ from rest_framework import generics, permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alliance_platform.storage.async_uploads.rest_framework import AsyncFileListField
 from gallery.api import AppModelSerializer
 from gallery.models import Album, Photo
 from tests.testapp.models import Attachment, Avatar, CloudDocument
@@ -87,6 +88,44 @@ class AlbumSerializer(AppModelSerializer):
         return instance
 
 
+class AlbumUploadSerializer(AppModelSerializer):
+    """An album and its photos from a list of uploads: one new Photo per file (the recipe in docs/drf.md)."""
+
+    photos = AsyncFileListField(async_field=Photo._meta.get_field("image"), max_files=3)
+
+    class Meta:
+        model = Album
+        fields = ["id", "name", "photos"]
+
+    @transaction.atomic
+    def create(self, validated_data):
+        images = validated_data.pop("photos")
+        album = Album.objects.create(**validated_data)
+        for image in images:
+            Photo.objects.create(album=album, image=image)
+        return album
+
+
+class CloudDocumentBatchSerializer(serializers.Serializer):
+    """A plain serializer: one CloudDocument per uploaded file, all with the same title."""
+
+    title = serializers.CharField(max_length=100)
+    files = AsyncFileListField(async_field=CloudDocument._meta.get_field("file"), max_files=None)
+
+    @transaction.atomic
+    def create(self, validated_data):
+        title = validated_data["title"]
+        return [CloudDocument.objects.create(title=title, file=file) for file in validated_data["files"]]
+
+
+class CloudDocumentBatch(APIView):
+    def post(self, request):
+        serializer = CloudDocumentBatchSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        documents = serializer.save()
+        return Response(CloudDocumentSerializer(documents, many=True, context={"request": request}).data, 201)
+
+
 class AttachmentList(generics.ListCreateAPIView):
     queryset = Attachment.objects.all()
     serializer_class = AttachmentSerializer
@@ -115,6 +154,11 @@ class CloudDocumentDetail(generics.RetrieveUpdateAPIView):
 class AlbumList(generics.ListCreateAPIView):
     queryset = Album.objects.all()
     serializer_class = AlbumSerializer
+    permission_classes = [permissions.IsAuthenticated]
+
+
+class AlbumUpload(generics.CreateAPIView):
+    serializer_class = AlbumUploadSerializer
     permission_classes = [permissions.IsAuthenticated]
 
 

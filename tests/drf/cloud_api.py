@@ -21,6 +21,7 @@ from tests.conftest import PDF_BYTES, field_id, png_bytes
 from tests.testapp.models import CloudDocument
 
 API = "/test-api/cloud-documents/"
+BATCH = f"{API}batch/"
 PLAN_URL = "/async-uploads/generate-upload-url/"
 MIB = 1024 * 1024
 
@@ -157,6 +158,29 @@ class CloudApiFlow:
         assert cloud.stored() == ["cloud/big.pdf"]
         assert cloud.read("cloud/big.pdf") == content
         assert download(api, created.json()["file"]["url"], "big.pdf") == content
+
+    def test_a_list_of_uploads_creates_one_document_each(self, api, api_client_for, other_user, cloud: Cloud):
+        pdf_key, _ = uploaded(api, "file", "one.pdf", PDF_BYTES)
+        png_key, _ = uploaded(api, "file", "two.png", png_bytes(12, 8))
+        theirs, _ = uploaded(api_client_for(other_user), "file", "theirs.pdf", PDF_BYTES)
+        mine = [{"key": pdf_key, "name": "one.pdf"}, {"key": png_key, "name": "two.png"}]
+
+        refused = api.post(
+            BATCH, {"title": "t", "files": [*mine, {"key": theirs, "name": "theirs.pdf"}]}, format="json"
+        )
+
+        assert refused.status_code == 400, refused.content
+        assert set(refused.json()["files"]) == {"2"}
+        assert refused.data["files"][2][0].code == "unknown_upload", "uploaded by another user"
+        assert not CloudDocument.objects.exists()
+
+        created = api.post(BATCH, {"title": "Pair", "files": mine}, format="json")
+
+        assert created.status_code == 201, created.content
+        assert sorted(doc.file.name for doc in CloudDocument.objects.all()) == ["cloud/one.pdf", "cloud/two.png"]
+        assert cloud.read("cloud/one.pdf") == PDF_BYTES
+        assert cloud.read("cloud/two.png") == png_bytes(12, 8)
+        assert sorted(set(cloud.stored()) - {theirs}) == ["cloud/one.pdf", "cloud/two.png"], "temporaries promoted"
 
     def test_verification_failures_are_400(self, api, cloud: Cloud):
         never_sent = plan(api, "file", "a.pdf")["key"]

@@ -38,3 +38,22 @@ def test_request_schema_is_key_name_and_image_hints(schema):
     assert file_schema["additionalProperties"] is False
     assert set(file_schema["properties"]) == {"key", "name", "url"}
     assert set(image_schema["properties"]) == {"key", "name", "url", "width", "height"}
+
+
+def test_a_list_of_uploads_is_an_array_of_the_upload_object(settings):
+    settings.REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+    from .api import AlbumUpload
+
+    with patched_settings({"COMPONENT_SPLIT_REQUEST": True}):
+        generator = SchemaGenerator(patterns=[path("albums/", AlbumUpload.as_view())])
+        generated = generator.get_schema(request=None, public=True)
+    validate_schema(generated)
+    schemas = generated["components"]["schemas"]
+
+    request = schemas["AlbumUploadRequest"]["properties"]["photos"]
+    assert request["type"] == "array" and request["maxItems"] == 3
+    assert request["items"]["required"] == ["key", "name"]
+    assert set(request["items"]["properties"]) == {"key", "name", "url", "width", "height"}
+    response = schemas["AlbumUpload"]["properties"]["photos"]
+    assert response["type"] == "array"
+    assert response["items"]["required"] == ["key", "name", "url"]

@@ -2,7 +2,8 @@
 
 An API client plans and uploads a file exactly like the widget does, then sends ``{"key", "name"}`` as the field's
 value; responses carry ``{"key", "name", "url"}``. See ``fields`` for the validation and ``records`` for how each
-item of a nested or ``many=True`` payload is matched with its own record.
+item of a nested or ``many=True`` payload is matched with its own record; ``lists`` takes several uploads in one
+field (one new child record each).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from .authentication import authenticate
 from .fields import AsyncFileField, AsyncImageField
+from .lists import AsyncFileListField
 
 try:
     import drf_spectacular  # noqa: F401
@@ -28,4 +30,4 @@ else:
     # Defining the extension registers it with drf-spectacular; nothing else has to import it.
     from . import schema  # noqa: F401
 
-__all__ = ["AsyncFileField", "AsyncImageField", "authenticate"]
+__all__ = ["AsyncFileField", "AsyncFileListField", "AsyncImageField", "authenticate"]

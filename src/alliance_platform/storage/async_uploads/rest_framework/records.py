@@ -18,9 +18,13 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 
 
-def record_for(serializer: serializers.BaseSerializer | None, item: Mapping[str, Any] | None) -> models.Model | None:
-    """The saved record that ``serializer`` validates ``item`` for, or ``None`` when the item creates a new one."""
-    if serializer is None:
+def record_for(serializer: serializers.Field | None, item: Mapping[str, Any] | None) -> models.Model | None:
+    """The saved record that ``serializer`` validates ``item`` for, or ``None`` when the item creates a new one.
+
+    An element of a list of uploads (``AsyncFileListField``, whose child's parent is a list field, not a
+    serializer) always creates a record of its own, so it has none.
+    """
+    if not isinstance(serializer, serializers.BaseSerializer):
         return None
     parent = serializer.parent
     if isinstance(parent, serializers.ListSerializer):
