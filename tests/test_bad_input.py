@@ -628,22 +628,42 @@ def test_edit_form_with_its_own_current_key_saves_without_touching_the_file(logg
     assert read("documents/existing.pdf") == PDF_BYTES
 
 
-def test_zip_named_pdf_is_refused_as_not_allowed_and_deleted(logged_in):
+def test_zip_named_pdf_is_refused_for_its_content_and_deleted(logged_in):
     key = upload_as(logged_in, Document, "file", "report.pdf", ZIP_BYTES)
     assert default_storage.exists(key)
     response = post_create(logged_in, value(key))
-    message = assert_file_error(response, "invalid_type")
-    assert "not allowed" in message
+    message = assert_file_error(response, "content_mismatch")
+    assert "is not a PDF document (it looks like a ZIP archive)" in message
     assert not Document.objects.exists()
     assert not default_storage.exists(key)
     assert not AsyncTempFile.objects.filter(key=key).exists()
+
+
+def test_png_named_pdf_is_refused_for_its_content_although_images_are_allowed(logged_in):
+    # Document.file allows .pdf, .txt and image/*: a PNG would pass, but not one that claims to be a PDF.
+    key = upload_as(logged_in, Document, "file", "scan.pdf", png_bytes())
+    message = assert_file_error(post_create(logged_in, value(key, "scan.pdf")), "content_mismatch")
+    assert message == "The content of “scan.pdf” is not a PDF document (it looks like a PNG image)."
+    assert not default_storage.exists(key)
+
+
+def test_content_of_a_type_the_field_does_not_take_is_refused_as_not_allowed(logged_in):
+    # No extension to contradict: the ZIP content itself is what the field refuses.
+    response = request_plan(
+        logged_in, fieldId=field_id(Document, "file"), filename="scan", size=len(ZIP_BYTES), contentType="image/png"
+    )
+    assert response.status_code == 200, response.content
+    plan = response.json()
+    assert put(logged_in, plan, ZIP_BYTES).status_code == 201
+    message = assert_file_error(post_create(logged_in, value(plan["key"], "scan")), "invalid_type")
+    assert message == "This type of file is not allowed. Allowed types: .pdf, .txt, image/*."
 
 
 def test_zip_named_pdf_is_refused_on_edit_and_the_record_keeps_its_file(logged_in, existing_document):
     key = upload_as(logged_in, Document, "file", "report.pdf", ZIP_BYTES)
     rows_before = document_rows()
     response = post_edit(logged_in, existing_document, value(key))
-    assert "not allowed" in assert_file_error(response, "invalid_type")
+    assert "not a PDF document" in assert_file_error(response, "content_mismatch")
     assert document_rows() == rows_before
     assert read("documents/existing.pdf") == PDF_BYTES
     assert not default_storage.exists(key)
@@ -651,7 +671,7 @@ def test_zip_named_pdf_is_refused_on_edit_and_the_record_keeps_its_file(logged_i
 
 def test_refused_upload_cannot_be_submitted_again(logged_in):
     key = upload_as(logged_in, Document, "file", "report.pdf", ZIP_BYTES)
-    assert_file_error(post_create(logged_in, value(key)), "invalid_type")
+    assert_file_error(post_create(logged_in, value(key)), "content_mismatch")
     assert_file_error(post_create(logged_in, value(key)), "unknown_upload")
     assert not Document.objects.exists()
 

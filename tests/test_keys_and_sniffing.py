@@ -320,3 +320,17 @@ def test_empty_restrictions_allow_everything(entries):
     assert restrictions.allows_declared("noextension", "application/octet-stream")
     assert restrictions.allows_content("anything.exe", None)
     assert restrictions.allows_content("report.pdf", "application/zip")
+
+
+def test_refusal_names_the_real_reason():
+    restrictions = FileRestrictions([".pdf", ".txt", "image/*"])
+    assert restrictions.refusal("x.pdf", "application/pdf") is None
+    mismatch = restrictions.refusal("x.pdf", "image/png")
+    assert mismatch.code == "content_mismatch"
+    assert (str(mismatch.params["expected"]), str(mismatch.params["actual"])) == ("a PDF document", "a PNG image")
+    assert str(restrictions.refusal("notes.txt", None).params["actual"]) == "a file of a type that was not recognised"
+    # A Word file is a ZIP archive inside: it is named by its extension, not as an archive.
+    word = FileRestrictions([".docx"]).refusal("letter.docx", "image/png")
+    assert str(word.params["expected"]) == "what its extension “.docx” says"
+    not_allowed = restrictions.refusal("scan", "application/zip")
+    assert (not_allowed.code, not_allowed.params) == ("invalid_type", {"allowed": ".pdf, .txt, image/*"})

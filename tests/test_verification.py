@@ -52,7 +52,7 @@ def submit(form_class, client, key, name, **extra):
 def test_png_renamed_pdf_is_refused_where_only_pdfs_are_allowed(client):
     key = anonymous_upload(client, Attachment, "file", "invoice.pdf", png_bytes())
     form, _ = submit(AttachmentForm, client, key, "invoice.pdf")
-    assert form.errors.as_data()["file"][0].code == "invalid_type"
+    assert form.errors.as_data()["file"][0].code == "content_mismatch"
     assert not default_storage.exists(key), "a refused upload is deleted"
     assert not AsyncTempFile.objects.filter(key=key).exists()
 
@@ -76,7 +76,8 @@ def test_image_dimensions_come_from_the_server_not_the_client(client):
 def test_a_pdf_renamed_png_is_not_an_image(client):
     key = anonymous_upload(client, Avatar, "image", "me.png", PDF_BYTES)
     form, _ = submit(AvatarForm, client, key, "me.png")
-    assert form.errors.as_data()["image"][0].code == "invalid_type"
+    assert form.errors.as_data()["image"][0].code == "content_mismatch"
+    assert form.errors["image"] == ["The content of “me.png” is not a PNG image (it looks like a PDF document)."]
 
 
 def test_an_image_pillow_cannot_read_is_refused(client):

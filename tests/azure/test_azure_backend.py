@@ -157,7 +157,7 @@ def test_oversize_upload_is_refused_at_verification_and_deleted(client, azure_st
 def test_wrong_content_is_refused_at_verification_and_deleted(client, azure_storage, blob_service, container):
     key = uploaded(client, "contract.pdf", b"PK\x03\x04" + b"\x00" * 100)
     form = submit(client, file={"key": key, "name": "contract.pdf"})
-    assert form.errors.as_data()["file"][0].code == "invalid_type"
+    assert form.errors.as_data()["file"][0].code == "content_mismatch"
     assert container_blobs(blob_service, container) == []
 
 

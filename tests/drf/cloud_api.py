@@ -190,6 +190,6 @@ class CloudApiFlow:
         wrong_type = api.post(API, {"title": "t", "file": {"key": not_a_pdf, "name": "archive.pdf"}}, format="json")
 
         assert missing.status_code == 400 and missing.data["file"][0].code == "missing"
-        assert wrong_type.status_code == 400 and wrong_type.data["file"][0].code == "invalid_type"
+        assert wrong_type.status_code == 400 and wrong_type.data["file"][0].code == "content_mismatch"
         assert cloud.stored() == [], "refused objects are deleted"
         assert not CloudDocument.objects.exists()

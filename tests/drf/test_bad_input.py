@@ -193,16 +193,25 @@ def test_object_larger_than_max_size_is_400_and_deleted(upload, monkeypatch):
     assert not AsyncTempFile.objects.filter(key=key).exists()
 
 
-def test_content_of_a_disallowed_type_is_400_and_deleted(api, upload):
+def test_content_contradicting_its_name_is_400_and_deleted(api, upload):
     key = upload(api, Document, "file", "report.pdf", ZIP_BYTES).key  # a zip archive named .pdf
     response = create_document(api, {"key": key, "name": "report.pdf"})
-    assert_field_error(response, "file", "invalid_type")
-    assert "Allowed types:" in response.json()["file"][0]
+    assert_field_error(response, "file", "content_mismatch")
+    assert "it looks like a ZIP archive" in response.json()["file"][0]
     assert not default_storage.exists(key)
 
 
+def test_png_named_pdf_is_400_naming_the_real_reason(api, upload):
+    key = upload(api, Document, "file", "scan.pdf", png_bytes()).key
+    response = create_document(api, {"key": key, "name": "scan.pdf"})
+    assert_field_error(response, "file", "content_mismatch")
+    assert response.json()["file"] == ["The content of “scan.pdf” is not a PDF document (it looks like a PNG image)."]
+
+
 @pytest.mark.parametrize(
-    "content, code", [(PDF_BYTES, "invalid_type"), (png_bytes()[:40], "invalid_image")], ids=["pdf", "truncated png"]
+    "content, code",
+    [(PDF_BYTES, "content_mismatch"), (png_bytes()[:40], "invalid_image")],
+    ids=["pdf", "truncated png"],
 )
 def test_image_field_refuses_what_is_not_a_readable_image(api, pdf_key, upload, content, code):
     image_key = upload(api, Document, "image", "pic.png", content).key

@@ -110,7 +110,7 @@ def test_expired_post_is_refused(client, s3_storage, s3_client, bucket, settings
 def test_wrong_content_is_refused_at_verification_and_deleted(client, s3_storage, s3_client, bucket):
     key = uploaded(client, "contract.pdf", b"PK\x03\x04" + b"\x00" * 100)
     form = submit(client, file={"key": key, "name": "contract.pdf"})
-    assert form.errors.as_data()["file"][0].code == "invalid_type"
+    assert form.errors.as_data()["file"][0].code == "content_mismatch"
     assert bucket_keys(s3_client, bucket) == []
 
 

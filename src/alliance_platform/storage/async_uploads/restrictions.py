@@ -7,8 +7,14 @@ Entries are extensions (``".pdf"``), MIME types (``"application/pdf"``) or MIME 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 import mimetypes
 import os
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from .sniffing import describe_content_type
 
 # Extensions whose content we can recognise, with the sniffed types that count as genuine for them.
 # Office Open XML and OpenDocument files are ZIP containers; legacy Office files are OLE containers.
@@ -58,6 +64,7 @@ _CONTENT_FOR_EXTENSION: dict[str, set[str]] = {
     ".avi": {"video/x-msvideo"},
     ".rtf": {"application/rtf", "text/plain"},
 }
+_CONTAINERS = _ZIP | {"application/x-ole-storage"}
 _TEXT_EXTENSIONS = {".txt", ".csv", ".tsv", ".json", ".xml", ".md", ".log", ".ics", ".vcf", ".html", ".htm"}
 
 
@@ -77,6 +84,30 @@ def content_matches_extension(filename: str, sniffed: str | None) -> bool:
     if ext in _TEXT_EXTENSIONS:
         return sniffed == "text/plain"
     return sniffed is None or sniffed == "text/plain"
+
+
+def expected_content(filename: str) -> str:
+    """A phrase naming what a file called ``filename`` should contain ("a PDF document"), for messages.
+
+    Container formats (``.docx`` is a ZIP archive) and extensions without a known signature are named by their
+    extension: calling a Word file "a ZIP archive" would confuse the person who uploaded it.
+    """
+    ext = extension_of(filename)
+    if ext in _TEXT_EXTENSIONS:
+        return describe_content_type("text/plain")
+    known = _CONTENT_FOR_EXTENSION.get(ext, set())
+    if ext == ".zip" or (len(known) == 1 and not known & _CONTAINERS):
+        return describe_content_type(next(iter(known)))
+    return _("what its extension “%(extension)s” says") % {"extension": ext}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why ``FileRestrictions.refusal`` refuses content: ``code`` names the message (``verification.MESSAGES``),
+    ``params`` fill it in."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _mime_matches(pattern: str, mime: str | None) -> bool:
@@ -116,6 +147,23 @@ class FileRestrictions:
         return any(
             ext == entry if entry.startswith(".") else _mime_matches(entry, named_type) for entry in self.entries
         )
+
+    def refusal(self, filename: str, sniffed: str | None) -> Refusal | None:
+        """Why the content that arrived is refused, or ``None`` when ``allows_content``.
+
+        The reason given is the real one: content that contradicts its name (a PNG called ``x.pdf``) is refused
+        for that, even where PNGs are allowed, since "this type is not allowed" would send the user looking for
+        another file of the same kind. Only content that matches its name (or a name without an extension) is
+        refused as a type the field does not take.
+        """
+        if self.allows_content(filename, sniffed):
+            return None
+        if extension_of(filename) and not content_matches_extension(filename, sniffed):
+            return Refusal(
+                "content_mismatch",
+                {"name": filename, "expected": expected_content(filename), "actual": describe_content_type(sniffed)},
+            )
+        return Refusal("invalid_type", {"allowed": self.describe()})
 
     def allows_content(self, filename: str, sniffed: str | None) -> bool:
         """Check what actually arrived: the sniffed type (not the name) must satisfy an entry, and must not

@@ -7,6 +7,8 @@ guessed, and text is recognised by being valid UTF-8 without NUL bytes.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 #: How many leading bytes ``sniff_content_type`` needs.
 SNIFF_LENGTH = 4096
 
@@ -44,6 +46,46 @@ _FTYP_BRANDS = {
 }
 
 _RIFF_FORMATS = {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}
+
+
+# What to call each type the signatures above recognise, in messages to the person who uploaded the file.
+_NAMES = {
+    "application/pdf": _("a PDF document"),
+    "image/png": _("a PNG image"),
+    "image/jpeg": _("a JPEG image"),
+    "image/gif": _("a GIF image"),
+    "image/bmp": _("a BMP image"),
+    "image/tiff": _("a TIFF image"),
+    "image/x-icon": _("an icon"),
+    "image/webp": _("a WebP image"),
+    "image/heic": _("a HEIC image"),
+    "image/heif": _("a HEIF image"),
+    "image/avif": _("an AVIF image"),
+    "image/svg+xml": _("an SVG image"),
+    "application/zip": _("a ZIP archive"),
+    "application/gzip": _("a gzip archive"),
+    "application/x-7z-compressed": _("a 7-Zip archive"),
+    "application/vnd.rar": _("a RAR archive"),
+    "application/x-ole-storage": _("a legacy Microsoft Office file"),
+    "application/rtf": _("an RTF document"),
+    "audio/mpeg": _("an MP3 audio file"),
+    "audio/flac": _("a FLAC audio file"),
+    "audio/ogg": _("an Ogg audio file"),
+    "audio/wav": _("a WAV audio file"),
+    "audio/mp4": _("an MPEG-4 audio file"),
+    "video/webm": _("a WebM video"),
+    "video/mp4": _("an MP4 video"),
+    "video/quicktime": _("a QuickTime video"),
+    "video/x-msvideo": _("an AVI video"),
+    "text/plain": _("text"),
+}
+
+
+def describe_content_type(mime: str | None) -> str:
+    """A phrase naming a sniffed type for a message ("a PNG image"); translated when it is displayed."""
+    if mime is None:
+        return _("a file of a type that was not recognised")
+    return _NAMES.get(mime, mime)
 
 
 def sniff_content_type(head: bytes) -> str | None:

@@ -48,6 +48,7 @@ MESSAGES: dict[str, Any] = {
     "missing": _("The uploaded file was not found. Please upload it again."),
     "too_large": _("The file is too large (%(size)s). The maximum size is %(max_size)s."),
     "invalid_type": _("This type of file is not allowed. Allowed types: %(allowed)s."),
+    "content_mismatch": _("The content of “%(name)s” is not %(expected)s (it looks like %(actual)s)."),
     "invalid_image": _("Upload a valid image. The file you uploaded was either not an image or a corrupted image."),
     "not_current": _(
         "Invalid upload received: this file does not belong to this record. Please upload the file again."
@@ -157,10 +158,10 @@ def _check_object(field: AsyncFileField, temp_file: AsyncTempFile) -> tuple[Asyn
     try:
         head = _read_head(storage, key, SNIFF_LENGTH, stored)
         sniffed = sniff_content_type(head)
-        restrictions = field.restrictions
-        if not restrictions.allows_content(temp_file.original_filename, sniffed):
+        refusal = field.restrictions.refusal(temp_file.original_filename, sniffed)
+        if refusal is not None:
             _discard(field, temp_file)
-            raise UploadRejected("invalid_type", allowed=restrictions.describe())
+            raise UploadRejected(refusal.code, **refusal.params)
         result = AsyncFileInputData(key=key, name=temp_file.original_filename)
         if isinstance(field, AsyncImageField):
             dimensions = _read_image_dimensions(field, key, head, stored)
