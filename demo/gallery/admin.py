@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from alliance_platform.storage.async_uploads.admin import AsyncUploadInlineMixin
+
 from .models import Album, Document, Photo
 
 
@@ -9,10 +11,10 @@ class DocumentAdmin(admin.ModelAdmin):
     search_fields = ["title"]
 
 
-class PhotoInline(admin.TabularInline):
+class PhotoInline(AsyncUploadInlineMixin, admin.TabularInline):
     model = Photo
-    # No empty rows up front: photos are added with "Add another Photo", which exercises widgets created
-    # at run time.
+    # No empty rows up front: photos are added with "Add another Photo", or by dropping several image files on
+    # the inline (one row each), which exercises widgets created at run time.
     extra = 0
 
 
