@@ -16,6 +16,7 @@ from django.template.loader import get_template
 import pytest
 
 import alliance_platform.storage
+from alliance_platform.storage.async_uploads.admin import SCRIPT as INLINE_DROP_SCRIPT
 from alliance_platform.storage.async_uploads.forms import SCRIPT, SCRIPT_MODULES
 
 STATIC_DIR = "alliance_platform/storage"
@@ -42,7 +43,14 @@ def test_preloaded_modules_are_exactly_those_the_script_loads():
     loaded = module_graph(SCRIPT, lambda name: Path(finders.find(name)).read_text())
     assert loaded == {SCRIPT} | {f"{STATIC_DIR}/{name}" for name in SCRIPT_MODULES}
     on_disk = {path.name for path in Path(finders.find(SCRIPT)).parent.glob("*.js")}
-    assert on_disk == {posixpath.basename(SCRIPT), *SCRIPT_MODULES}
+    # The admin inline's drop script is an entry point of its own (loaded through the mixin's Media).
+    assert on_disk == {posixpath.basename(SCRIPT), *SCRIPT_MODULES, posixpath.basename(INLINE_DROP_SCRIPT)}
+
+
+def test_inline_drop_script_imports_nothing():
+    """It is loaded by a hashed URL under manifest storages: a relative import from it would reach the widget's
+    modules under other URLs than the widget's script uses, and run them twice."""
+    assert module_graph(INLINE_DROP_SCRIPT, lambda name: Path(finders.find(name)).read_text()) == {INLINE_DROP_SCRIPT}
 
 
 def test_widget_preloads_the_modules_the_script_loads_with_plain_static_files():
