@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import types
 
 from django.core.management import CommandError, call_command
 import pytest
@@ -152,3 +153,36 @@ def test_registry_urls_are_checked_only_where_urls_are_served(settings):
     assert checks.check_registry_urls() == []
     settings.ROOT_URLCONF = "tests.drf.urls"  # serves the API but not the endpoints of the registry
     assert {problem.id for problem in checks.check_registry_urls()} == {"alliance_platform_storage.W001"}
+
+
+def test_registry_url_hint_is_python_to_paste(settings):
+    """The hint names the registry's import and the urlpatterns entry; the entry, pasted, serves the endpoints."""
+    from django.urls import include, path
+
+    from alliance_platform.storage.async_uploads.registry import default_async_field_registry
+    from tests.testapp.models import other_registry
+
+    settings.ROOT_URLCONF = "tests.drf.urls"
+    hints = {problem.hint for problem in checks.check_registry_urls()}
+    default_hint = (
+        "Add to your URLconf: `from alliance_platform.storage.async_uploads.registry import "
+        'default_async_field_registry` and, in urlpatterns, `path("async-uploads/", '
+        "include(default_async_field_registry.get_url_patterns())),` (with `from django.urls import include, path`)."
+    )
+    other_hint = (
+        "Add to your URLconf: `from tests.testapp.models import other_registry` and, in urlpatterns, "
+        '`path("other-async-uploads/", include(other_registry.get_url_patterns())),` '
+        "(with `from django.urls import include, path`)."
+    )
+    assert hints == {default_hint, other_hint}
+    names = {
+        "include": include,
+        "path": path,
+        "default_async_field_registry": default_async_field_registry,
+        "other_registry": other_registry,
+    }
+    pasted = types.ModuleType("pasted_urls")
+    pasted.urlpatterns = [eval(hint.split("`")[3].rstrip(","), names) for hint in hints]  # noqa: S307 - our text
+    settings.ROOT_URLCONF = pasted
+    assert checks.check_registry_urls() == [], "with the pasted entries, the warnings are gone"
+    assert other_registry.reverse("generate_upload_url") == "/other-async-uploads/generate-upload-url/"

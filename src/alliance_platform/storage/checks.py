@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.urls import NoReverseMatch
@@ -28,12 +30,43 @@ def check_registry_urls(app_configs=None, **kwargs) -> list[Warning]:
             problems.append(
                 Warning(
                     f"The URLs of async field registry {registry.name!r} are not included.",
-                    hint=f"Add path('async-uploads/', include(<registry {registry.name!r}>.get_url_patterns())) "
-                    "to your URLconf.",
+                    hint=_include_hint(registry),
                     id="alliance_platform_storage.W001",
                 )
             )
     return problems
+
+
+def _include_hint(registry) -> str:
+    """Lines to paste into the URLconf: the import of the registry (found where one of its fields' models lives,
+    where registries are usually defined) and the ``path()`` entry, under a prefix of its own."""
+    from .async_uploads.registry import default_async_field_registry
+
+    if registry is default_async_field_registry:
+        module, attribute, prefix = (
+            "alliance_platform.storage.async_uploads.registry",
+            "default_async_field_registry",
+            "",
+        )
+    else:
+        module, attribute = _where_defined(registry)
+        prefix = f"{registry.name}-"
+    entry = f'path("{prefix}async-uploads/", include({attribute}.get_url_patterns())),'
+    if module is None:
+        return f"Add this to the urlpatterns of your URLconf, {attribute} being that registry: {entry}"
+    return (
+        f"Add to your URLconf: `from {module} import {attribute}` and, in urlpatterns, "
+        f"`{entry}` (with `from django.urls import include, path`)."
+    )
+
+
+def _where_defined(registry) -> tuple[str | None, str]:
+    for field in registry.fields_by_id.values():
+        module = sys.modules.get(field.model.__module__)
+        for name, value in vars(module or object).items():
+            if value is registry:
+                return field.model.__module__, name
+    return None, f"{registry.name}_registry"
 
 
 @register()
