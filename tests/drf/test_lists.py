@@ -3,6 +3,8 @@ single upload would be, failures reported by position, the list's length capped 
 
 from __future__ import annotations
 
+import json
+
 from django.contrib.auth.models import Permission
 import pytest
 from rest_framework import serializers
@@ -141,3 +143,10 @@ def test_rendering_the_related_records_lists_their_files(api, three):
 def test_max_files_must_be_positive():
     with pytest.raises(ValueError):
         AsyncFileListField(async_field=Photo._meta.get_field("image"), max_files=0)
+
+
+def test_a_form_encoded_request_sends_each_item_as_a_json_string(api, three):
+    response = api.post(URL, {"name": "Form", "photos": [json.dumps(item) for item in three]})
+
+    assert response.status_code == 201, response.content
+    assert Album.objects.get(name="Form").photos.count() == 3

@@ -1,6 +1,8 @@
 """drf-spectacular support: describe the field as the object it exchanges, not as a file upload or a string.
 
-Imported by the package ``__init__`` when drf-spectacular is installed; defining the extension registers it.
+Imported by the package ``__init__`` when drf-spectacular is installed; defining the extension registers it. A list
+of uploads (``AsyncFileListField``, a ``ListField``) needs nothing of its own: drf-spectacular describes it as an
+array of what its child field maps to here, with ``maxItems`` from ``max_files``.
 """
 
 from __future__ import annotations
