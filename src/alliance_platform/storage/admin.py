@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .async_uploads.temp_files import AsyncTempFile
 
@@ -13,7 +14,7 @@ class AsyncTempFileAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["uploaded_by"]
 
-    @admin.display(boolean=True, description="error")
+    @admin.display(boolean=True, description=_("error"))
     def has_error(self, obj: AsyncTempFile) -> bool:
         return bool(obj.error)
 
