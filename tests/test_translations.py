@@ -28,6 +28,7 @@ DIRECTIVE = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]
 
 @dataclass
 class Entry:
+    msgctxt: str | None = None
     msgid: str = ""
     msgstr: str = ""
     flags: set[str] = field(default_factory=set)
@@ -35,7 +36,7 @@ class Entry:
 
 
 def read_po(path: Path) -> list[Entry]:
-    """The entries of a catalog, header excluded (only what these checks need: no plurals or contexts here)."""
+    """The entries of a catalog, header excluded (only what these checks need: no plural forms here)."""
     entries: list[Entry] = []
     entry, target = Entry(), None
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
@@ -43,8 +44,10 @@ def read_po(path: Path) -> list[Entry]:
             entry.obsolete = True
         elif line.startswith("#,"):
             entry.flags |= {flag.strip() for flag in line[2:].split(",")}
-        elif line.startswith(("msgid_plural", "msgctxt")):
-            raise AssertionError(f"{path}: plural forms or contexts need a fuller reader than this one")
+        elif line.startswith("msgid_plural"):
+            raise AssertionError(f"{path}: plural forms need a fuller reader than this one")
+        elif line.startswith("msgctxt "):
+            target, entry.msgctxt = "msgctxt", _unquote(line[8:])
         elif line.startswith("msgid "):
             target, entry.msgid = "msgid", _unquote(line[6:])
         elif line.startswith("msgstr "):
@@ -134,7 +137,7 @@ def test_every_text_of_the_sources_is_in_both_catalogs(tmp_path):
     for language in LANGUAGES:
         regenerated = read_po(copy / "locale" / language / "LC_MESSAGES" / "django.po")
         committed = read_po(catalog(language))
-        new = {entry.msgid for entry in regenerated if not entry.obsolete} - {entry.msgid for entry in committed}
+        new = {(e.msgctxt, e.msgid) for e in regenerated if not e.obsolete} - {(e.msgctxt, e.msgid) for e in committed}
         gone = [entry.msgid for entry in regenerated if entry.obsolete]
         assert not new, f"{language}: texts not in the catalog yet (run scripts/translations.sh): {sorted(new)}"
         assert not gone, f"{language}: texts no longer in the sources (run scripts/translations.sh): {gone}"
