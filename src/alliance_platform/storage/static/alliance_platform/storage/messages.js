@@ -67,11 +67,14 @@ export const MESSAGES = new Proxy(
   },
 );
 
-/** Format a number as the page's language writes it (the one the server rendered the texts in). */
+/**
+ * Format a number as the page's language writes it (the one the server rendered the texts in): its decimal sign,
+ * no thousands separators (as in Django's filesizeformat).
+ */
 export function formatNumber(value, maximumFractionDigits = 0) {
   const locale = loadTable()?.locale;
   try {
-    return new Intl.NumberFormat(locale || undefined, { maximumFractionDigits }).format(value);
+    return new Intl.NumberFormat(locale || undefined, { maximumFractionDigits, useGrouping: false }).format(value);
   } catch {
     return String(value); // a language code the browser does not know
   }
