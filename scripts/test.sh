@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh [extra pytest args...]     # e.g. scripts/test.sh -x -k upload
 #
-# 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv, npm),
+# 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv, npm, gettext),
 # 2. builds the wheel and installs it with its `test` extra into .venv-test/ -- the tests import the
 #    installed wheel, never the source tree, so packaging mistakes (missing templates/static files) fail here,
 # 3. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests and without the
@@ -160,8 +160,10 @@ install_system_packages() {
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
     # npm installs Azurite (tests/services/azurite.py).
     command -v npm >/dev/null || wanted+=(npm)
+    # GNU gettext: tests/test_translations.py checks the catalogs with makemessages and msgfmt.
+    command -v msgfmt >/dev/null || wanted+=(gettext)
     if ((${#wanted[@]} == 0)); then
-        echo "chromium, postgresql, venv support and npm already installed"
+        echo "chromium, postgresql, venv support, npm and gettext already installed"
         return 0
     fi
     if [[ $EUID -ne 0 ]]; then

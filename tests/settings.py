@@ -13,6 +13,9 @@ DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True
 TIME_ZONE = "UTC"
+# The languages the library ships translations for; English when a request asks for none of them.
+LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French")]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -29,6 +32,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of each request from its Accept-Language header (or language cookie): the widget's texts and
+    # the upload errors follow it.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -135,6 +135,8 @@ def test_package_is_imported_from_the_installed_wheel():
     static_dir = package_dir / "static" / "alliance_platform" / "storage"
     for name in ("async-upload.js", "async-upload.css", *SCRIPT_MODULES):
         assert (static_dir / name).exists(), name
+    for language in ("de", "fr"):
+        assert (package_dir / "locale" / language / "LC_MESSAGES" / "django.mo").exists(), language
 
 
 def test_public_import_paths():

@@ -30,6 +30,7 @@ OUR_MIGRATIONS = [
     "0002_asynctempfile_upload_id",
     "0003_claims_and_pinning",
     "0004_upgrade_from_reference_schema",
+    "0005_translated_labels",
 ]
 USES_POSTGRES = os.environ.get("AP_TEST_DB", "sqlite") == "postgres"
 

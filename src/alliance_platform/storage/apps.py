@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_save
+from django.utils.translation import gettext_lazy as _
 
 
 class AlliancePlatformStorageConfig(AppConfig):
     name = "alliance_platform.storage"
     label = "alliance_platform_storage"
-    verbose_name = "Async uploads"
+    verbose_name = _("Async uploads")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -19,7 +19,7 @@ from django.core.files.images import ImageFile
 from django.db import models
 from django.db.models import signals
 from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDescriptor
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from ..auth import resolve_perm_name
 from . import keys
@@ -136,13 +136,14 @@ class AsyncFileMixin:
         if not isinstance(self.storage, AsyncUploadStorage):
             # A field built before the app registry is ready (a module imported by settings) cannot translate:
             # the message must still reach the developer rather than an AppRegistryNotReady.
+            # gettext_noop marks the text for the catalogs; it is translated below once that is possible.
+            message = gettext_noop(
+                "When using %(field)s the file storage class must extend AsyncUploadStorage (got %(storage)s). "
+                "Pass storage= or set STORAGES['default'] to an async backend."
+            )
             translate = gettext if global_apps.apps_ready else str
             raise ValueError(
-                translate(
-                    "When using %(field)s the file storage class must extend AsyncUploadStorage (got %(storage)s). "
-                    "Pass storage= or set STORAGES['default'] to an async backend."
-                )
-                % {"field": type(self).__name__, "storage": type(self.storage).__name__}
+                translate(message) % {"field": type(self).__name__, "storage": type(self.storage).__name__}
             )
         self._perms = {"create": perm_create, "update": perm_update, "detail": perm_detail}
         self.max_size = max_size

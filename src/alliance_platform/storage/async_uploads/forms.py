@@ -34,6 +34,7 @@ from .requester import current_requester
 from .storage.base import AsyncUploadStorage
 from .temp_files import AsyncTempFile
 from .verification import MESSAGES, UploadRejected, VerificationContext, verify_submission
+from .widget_messages import widget_messages
 
 __all__ = [
     "AsyncFileField",
@@ -165,6 +166,7 @@ class AsyncFileInput(forms.Widget):
             "script_url": script_url,
             "module_urls": script_module_urls(script_url),
             "css_url": static("alliance_platform/storage/async-upload.css"),
+            "messages": widget_messages(),
         }
         return context
 

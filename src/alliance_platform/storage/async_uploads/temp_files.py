@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ..settings import storage_settings
 
@@ -60,45 +61,47 @@ def minimum_orphan_age() -> timedelta:
 
 
 class AsyncTempFile(models.Model):
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    original_filename = models.CharField(max_length=1000)
-    key = models.CharField(max_length=1000, unique=True)
-    field_id = models.CharField(max_length=300)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
+    original_filename = models.CharField(verbose_name=_("original file name"), max_length=1000)
+    key = models.CharField(verbose_name=_("key"), max_length=1000, unique=True)
+    field_id = models.CharField(verbose_name=_("field"), max_length=300)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    session_fingerprint = models.CharField(max_length=64, blank=True, default="")
-    declared_size = models.BigIntegerField(null=True, blank=True)
-    content_type = models.CharField(max_length=255, blank=True, default="")
+    session_fingerprint = models.CharField(verbose_name=_("session fingerprint"), max_length=64, blank=True, default="")
+    declared_size = models.BigIntegerField(verbose_name=_("declared size"), null=True, blank=True)
+    content_type = models.CharField(verbose_name=_("content type"), max_length=255, blank=True, default="")
     # The backend's id of a multipart upload in progress (aborted by cleanup if never completed).
-    upload_id = models.CharField(max_length=1024, blank=True, default="")
+    upload_id = models.CharField(verbose_name=_("multipart upload ID"), max_length=1024, blank=True, default="")
     # The record (primary key as text) the upload was planned for; empty when planned for a new record. A key
     # planned for one record cannot be submitted to another without that record's permission.
-    planned_for = models.CharField(max_length=255, blank=True, default="")
+    planned_for = models.CharField(verbose_name=_("planned for record"), max_length=255, blank=True, default="")
     # When the upload last passed verification, and the version (ETag) of the object it checked: promotion
     # copies only that version, and cleanup counts an upload's age from its last verification.
-    verified_at = models.DateTimeField(null=True, blank=True)
-    verified_version = models.CharField(max_length=255, blank=True, default="")
+    verified_at = models.DateTimeField(verbose_name=_("verified at"), null=True, blank=True)
+    verified_version = models.CharField(verbose_name=_("verified version"), max_length=255, blank=True, default="")
     # The claim lock (see ``claims``): who is acting on this upload right now, and until when at most.
-    lease_token = models.CharField(max_length=32, blank=True, default="")
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(verbose_name=_("lease token"), max_length=32, blank=True, default="")
+    lease_expires_at = models.DateTimeField(verbose_name=_("lease expires at"), null=True, blank=True)
     # Set when a second record was saved with this key after another had claimed it (a double submit): the
     # temporary object then stays until no record holds it, so the second record can make its own copy.
-    contended = models.BooleanField(default=False)
+    contended = models.BooleanField(verbose_name=_("contended"), default=False)
     # Set once the upload has been promoted: the record (primary key as text) and the final key.
-    object_id = models.CharField(max_length=255, blank=True, default="")
-    moved_to_location = models.CharField(max_length=1000, blank=True, default="")
-    error = models.TextField(blank=True, default="")
+    object_id = models.CharField(verbose_name=_("record"), max_length=255, blank=True, default="")
+    moved_to_location = models.CharField(verbose_name=_("promoted to"), max_length=1000, blank=True, default="")
+    error = models.TextField(verbose_name=_("error"), blank=True, default="")
 
     objects = AsyncTempFileQuerySet.as_manager()
 
     class Meta:
         app_label = "alliance_platform_storage"
-        verbose_name = "async temporary file"
+        verbose_name = _("async temporary file")
+        verbose_name_plural = _("async temporary files")
         indexes = [
             models.Index(fields=["uploaded_by", "created_at"], name="ap_storage_tmp_user_idx"),
             models.Index(fields=["session_fingerprint", "created_at"], name="ap_storage_tmp_session_idx"),

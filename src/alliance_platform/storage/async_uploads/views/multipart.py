@@ -88,7 +88,10 @@ def _parse_part_numbers(raw: str, part_count: int) -> list[int]:
             json_error(400, {"partNumbers": [gettext("Give part numbers as 1,2,3.")]})
         ) from None
     if not numbers or len(numbers) > MAX_PARTS_PER_REQUEST or numbers[0] < 1 or numbers[-1] > part_count:
-        message = f"Give 1 to {MAX_PARTS_PER_REQUEST} part numbers between 1 and {part_count}."
+        message = gettext("Give 1 to %(most)d part numbers between 1 and %(count)d.") % {
+            "most": MAX_PARTS_PER_REQUEST,
+            "count": part_count,
+        }
         raise MultipartRequestError(json_error(400, {"partNumbers": [message]}))
     return numbers
 

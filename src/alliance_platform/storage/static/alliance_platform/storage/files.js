@@ -4,16 +4,19 @@
  * at once.
  */
 
-/** Same units as Django's filesizeformat, so client and server messages agree. */
+import { MESSAGES, formatNumber } from "./messages.js";
+
+/** Same units as Django's filesizeformat, in the page's language, so client and server messages agree. */
 export function formatBytes(bytes) {
-  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  const units = ["sizeBytes", "sizeKB", "sizeMB", "sizeGB", "sizeTB"];
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  return `${unit === 0 ? value : Math.round(value * 10) / 10} ${units[unit]}`;
+  // Kept on one line, as Django's filesizeformat keeps its sizes.
+  return MESSAGES[units[unit]](formatNumber(value, unit === 0 ? 0 : 1)).replace(/ /g, "\u00a0");
 }
 
 export function acceptEntries(accept) {

@@ -1,33 +1,84 @@
 /*
  * What the user is told: every text the widget shows, the error that carries such texts from wherever an upload
  * failed up to the widget, and the reading of the error answers our server and storage send.
+ *
+ * The texts themselves live on the server (async_uploads/widget_messages.py), translated there like every other
+ * text of the site: the widget's template renders them as JSON in the language of the page, and MESSAGES reads
+ * that. A key the scripts call (`MESSAGES.uploading(name)`) is a text with `%(name)s` placeholders and the names of
+ * its arguments; the others are plain texts. Without that JSON on the page (a widget template of a project's own
+ * that leaves it out) every text shows as its key, and the console says why.
  */
 
-export const MESSAGES = {
-  uploading: (name) => `Uploading ${name}…`,
-  uploaded: (name) => `${name} uploaded.`,
-  cancelled: "Upload cancelled.",
-  removed: "File removed.",
-  removedSaved: "The current file will be removed when you save.",
-  tooLarge: (name, size, limit) => `“${name}” is ${size}; files can be at most ${limit}.`,
-  wrongType: (name, allowed) => `“${name}” is not an allowed type of file. Allowed: ${allowed}.`,
-  oneFile: "Drop one file at a time.",
-  planUnreachable: "Could not reach the server to start the upload. Check your connection and try again.",
-  planMalformed: "The server sent an unexpected answer. Try again.",
-  signedOut: "The server did not accept the upload request; you may have been signed out. Reload the page and try again.",
-  planFailed: (status) => `The upload could not be started (error ${status}). Try again.`,
-  uploadUnreachable: "The upload failed: the storage server could not be reached. Try again.",
-  uploadFailed: (status) => `The upload failed (error ${status}). Try again.`,
-  resuming: (name) => `Resuming the upload of ${name}…`,
-  serverUnreachable: "Could not reach the server. Check your connection and try again.",
-  serverFailed: (status) => `The server could not continue the upload (error ${status}). Try again.`,
-  completeFailed: (status) => `The upload could not be completed (error ${status}). Try again.`,
-  missingEtag:
-    "The storage server did not return the ETag of a part of the file. " +
-    "Its CORS configuration must expose the ETag header.",
-  unexpected: "Something went wrong with the upload. Try again.",
-  submitBlocked: "Please wait until the upload has finished, then save again.",
-};
+const TABLE_SELECTOR = '[data-ap-upload-messages] > script[type="application/json"]';
+
+let table = null;
+const reported = new Set();
+
+function report(problem) {
+  if (reported.has(problem)) return;
+  reported.add(problem);
+  console.error(`alliance_platform.storage: ${problem}`);
+}
+
+/** The server's table, read on first use: widgets (and their JSON) may be added to the page after this module. */
+function loadTable() {
+  if (table) return table;
+  const element = document.querySelector(TABLE_SELECTOR);
+  if (!element) {
+    report("the widget's texts are missing from the page (include widgets/widget_messages.html); showing keys.");
+    return null;
+  }
+  try {
+    table = JSON.parse(element.textContent);
+  } catch {
+    report("the widget's texts on the page are not valid JSON; showing keys.");
+  }
+  return table;
+}
+
+/** Fill the `%(name)s` placeholders of a text translated on the server; `%%` stands for "%". */
+function interpolate(text, params, args) {
+  const values = Object.fromEntries(params.map((name, index) => [name, args[index]]));
+  return text.replace(/%\((\w+)\)s|%%/g, (match, name) => (name === undefined ? "%" : String(values[name] ?? match)));
+}
+
+/** A missing text: its key, whether the caller uses it as a string or calls it. */
+function keyInstead(key) {
+  const show = () => key;
+  show.toString = show;
+  return show;
+}
+
+function lookup(key) {
+  const entry = loadTable()?.messages?.[key];
+  if (typeof entry === "string") return entry;
+  if (entry && typeof entry.text === "string" && Array.isArray(entry.params)) {
+    return (...args) => interpolate(entry.text, entry.params, args);
+  }
+  if (table) report(`no text for "${key}" in the widget's texts; showing the key.`);
+  return keyInstead(key);
+}
+
+/** `MESSAGES.key` is a text, or a function of the message's values returning one. */
+export const MESSAGES = new Proxy(
+  {},
+  {
+    get: (_target, key) => (typeof key === "string" ? lookup(key) : undefined),
+  },
+);
+
+/**
+ * Format a number as the page's language writes it (the one the server rendered the texts in): its decimal sign,
+ * no thousands separators (as in Django's filesizeformat).
+ */
+export function formatNumber(value, maximumFractionDigits = 0) {
+  const locale = loadTable()?.locale;
+  try {
+    return new Intl.NumberFormat(locale || undefined, { maximumFractionDigits, useGrouping: false }).format(value);
+  } catch {
+    return String(value); // a language code the browser does not know
+  }
+}
 
 /** An upload failure with the messages to show to the user. */
 export class UploadError extends Error {
