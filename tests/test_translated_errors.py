@@ -30,6 +30,13 @@ TYPE_REFUSED = {
     "de": "Dieser Dateityp ist nicht erlaubt. Erlaubte Typen: ",
     "fr": f"Ce type de fichier n’est pas autorisé. Types autorisés{NBSP}: ",
 }
+# A ZIP archive called report.pdf: its content contradicts its name.
+CONTENT_MISMATCH = {
+    "de": "Der Inhalt von „report.pdf“ passt nicht zum Dateinamen: erwartet wird ein PDF-Dokument, erkannt wurde ein "
+    "ZIP-Archiv.",
+    "fr": f"Le contenu de «{NBSP}report.pdf{NBSP}» ne correspond pas à son nom{NBSP}: attendu un document PDF, détecté "
+    "une archive ZIP.",
+}
 # The sizes come from Django's own filesizeformat, in its translation for the language.
 TOO_LARGE = {
     "de": f"Die Datei ist zu groß (2,0{NBSP}KB). Die maximale Größe beträgt 1,0{NBSP}KB.",
@@ -69,10 +76,10 @@ def test_form_error_for_an_unknown_upload_is_translated(logged_in, language):
 
 
 @LANGUAGES
-def test_form_error_for_a_refused_type_is_translated_and_shown_on_the_page(logged_in, language):
+def test_form_error_for_a_refused_content_is_translated_and_shown_on_the_page(logged_in, language):
     key = upload_key(logged_in, Document, "file", "report.pdf", ZIP_BYTES)
     [message] = form_errors(logged_in, language, key)
-    assert message.startswith(TYPE_REFUSED[language])
+    assert message == CONTENT_MISMATCH[language]
 
 
 @LANGUAGES
@@ -107,11 +114,11 @@ def test_api_error_for_an_unknown_upload_is_translated(language):
 
 
 @LANGUAGES
-def test_api_error_for_a_refused_type_is_translated(language):
+def test_api_error_for_a_refused_content_is_translated(language):
     client = APIClient()
     key = upload_key(client, Attachment, "file", "report.pdf", ZIP_BYTES)
     [message] = api_errors(client, language, key)
-    assert message.startswith(TYPE_REFUSED[language])
+    assert message == CONTENT_MISMATCH[language]
 
 
 @LANGUAGES
