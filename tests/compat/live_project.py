@@ -158,18 +158,16 @@ class Browser:
         """The widget's data attributes for ``field_name`` on the form at ``path``, and its current value."""
         page = self.get(path)
         assert page.status_code == 200, page.text
-        # Each widget: its <div data-async-upload ...> and, right after it, the hidden input the form submits.
-        pattern = re.compile(
-            r'<div class="ap-upload"(?P<attrs>[^>]*)>\s*(?:\{#.*?#\}\s*)?<input type="hidden" '
-            r'name="(?P<name>[^"]+)" value="(?P<value>[^"]*)" data-role="value">',
-            re.S,
+        # Each widget: its <div class="ap-upload" ...> and, inside it, the hidden input the form submits.
+        widgets = re.split(r'(?=<div class="ap-upload"[\s>])', page.text)[1:]
+        value_input = re.compile(
+            r'<input type="hidden" name="(?P<name>[^"]+)" value="(?P<value>[^"]*)" data-role="value">'
         )
-        for match in pattern.finditer(page.text):
-            if match.group("name") == field_name:
-                found = {
-                    name: html.unescape(text)
-                    for name, text in re.findall(r'(data-[a-z-]+)="([^"]*)"', match.group("attrs"))
-                }
+        for widget in widgets:
+            match = value_input.search(widget)
+            if match is not None and match.group("name") == field_name:
+                opening = widget[: widget.index(">")]
+                found = {name: html.unescape(text) for name, text in re.findall(r'(data-[a-z-]+)="([^"]*)"', opening)}
                 found["value"] = html.unescape(match.group("value"))
                 return found
         raise AssertionError(f"no widget for {field_name} on {path}")
