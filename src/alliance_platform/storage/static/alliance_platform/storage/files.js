@@ -4,6 +4,8 @@
  * at once.
  */
 
+import { MESSAGES } from "./messages.js";
+
 /** Same units as Django's filesizeformat, so client and server messages agree. */
 export function formatBytes(bytes) {
   const units = ["bytes", "KB", "MB", "GB", "TB"];
@@ -40,6 +42,19 @@ export function matchesAccept(file, accept) {
   const byType = entries.filter((entry) => !entry.startsWith("."));
   if (!type) return byType.length > 0;
   return byType.some((entry) => (entry.endsWith("/*") ? type.startsWith(entry.slice(0, -1)) : type === entry));
+}
+
+/**
+ * What is wrong with `file` for a field that takes at most `maxSize` bytes (none when not positive) of the types
+ * in `accept`: the messages to show, or none. The server checks everything again.
+ */
+export function checkFile(file, { maxSize, accept }) {
+  const problems = [];
+  if (maxSize > 0 && file.size > maxSize) {
+    problems.push(MESSAGES.tooLarge(file.name, formatBytes(file.size), formatBytes(maxSize)));
+  }
+  if (!matchesAccept(file, accept)) problems.push(MESSAGES.wrongType(file.name, acceptEntries(accept).join(", ")));
+  return problems;
 }
 
 export const isImageFile = (file) => (file.type || "").startsWith("image/");

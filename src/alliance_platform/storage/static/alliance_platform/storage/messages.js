@@ -27,6 +27,22 @@ export const MESSAGES = {
     "Its CORS configuration must expose the ETag header.",
   unexpected: "Something went wrong with the upload. Try again.",
   submitBlocked: "Please wait until the upload has finished, then save again.",
+  // The widget for several files.
+  queued: (name) => `${name} is waiting to upload…`,
+  itemCancelled: (name) => `Upload of ${name} cancelled.`,
+  itemRemoved: (name) => `${name} removed.`,
+  itemMoved: (name, position, count) => `${name} moved to position ${position} of ${count}.`,
+  tooManyFiles: (limit, room) =>
+    room > 0
+      ? `You can add ${room} more ${room === 1 ? "file" : "files"} (at most ${limit} in all). Choose fewer files.`
+      : `You can add at most ${limit} ${limit === 1 ? "file" : "files"}. Remove one before adding another.`,
+  submitBlockedFiles: "Please wait until every file has uploaded, and remove the files that failed, then save again.",
+  moveUp: (name) => `Move up ${name}`,
+  moveDown: (name) => `Move down ${name}`,
+  retryItem: (name) => `Try again ${name}`,
+  cancelItem: (name) => `Cancel ${name}`,
+  removeItem: (name) => `Remove ${name}`,
+  progressOf: (name) => `Upload progress of ${name}`,
 };
 
 /** An upload failure with the messages to show to the user. */
