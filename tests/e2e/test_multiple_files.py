@@ -357,3 +357,44 @@ def test_max_files_is_enforced_before_uploading(logged_in_page: Page, live_serve
     expect(own(photos(page), "error")).to_have_text("")
     assert len(plans(requests)) == 3
     assert_saved(save_album(page, live_server, "At most three"), [*kept, last])
+
+
+@pytest.mark.parametrize("backend", ["filesystem"], indirect=True)
+def test_form_shown_again_keeps_accepted_files_and_shows_refused_ones(logged_in_page: Page, live_server, backend):
+    page = logged_in_page
+    page.goto("/albums/new/")
+    first, second = Spec("first.png", 3_000, seed=1), Spec("second.png", 4_000, seed=2)
+    # Claims to be a PNG, so the browser lets it through; the server reads its first bytes and refuses it.
+    disguised = Spec("disguised.png", 3_000, head=b"%PDF-1.4\n", seed=3)
+    drop_files(page, own(photos(page), "drop-zone"), [first, disguised, second])
+    for spec in (first, disguised, second):
+        expect(row(page, spec.name)).to_have_attribute("data-state", "done")
+
+    # Reordered from the keyboard: "second" moves to the top; the focus stays on its row (on "Move down" once
+    # "Move up" is disabled at the top).
+    move_up = page.get_by_role("button", name="Move up second.png")
+    move_up.focus()
+    page.keyboard.press("Enter")
+    expect(move_up).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(move_up).to_be_disabled()
+    expect(page.get_by_role("button", name="Move down second.png")).to_be_focused()
+    expect(rows(page).locator('[data-role="filename"]')).to_have_text(["second.png", "first.png", "disguised.png"])
+    expect(own(photos(page), "status")).to_have_text("second.png moved to position 1 of 3.")
+
+    page.get_by_label("Name").fill("Shown again")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".errorlist")).to_contain_text(
+        "“disguised.png”: This type of file is not allowed. Allowed types: image/*."
+    )
+    assert not Album.objects.exists()
+    # The accepted files come back as uploaded, in their order; the refused one with the server's reason.
+    expect(rows(page).locator('[data-role="filename"]')).to_have_text(["second.png", "first.png", "disguised.png"])
+    expect(row(page, "first.png")).to_have_attribute("data-state", "done")
+    expect(row(page, "disguised.png")).to_have_attribute("data-state", "error")
+    expect(part(row(page, "disguised.png"), "error")).to_have_text(
+        "This type of file is not allowed. Allowed types: image/*."
+    )
+    page.get_by_role("button", name="Cancel disguised.png").click()
+    expect(rows(page)).to_have_count(2)
+    assert_saved(save_album(page, live_server, "Shown again"), [second, first])
