@@ -3,11 +3,11 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.urls import reverse, reverse_lazy
 from django.views.generic import CreateView, ListView, TemplateView, UpdateView
 
-from .forms import DocumentForm
-from .models import Document
+from .forms import AlbumForm, DocumentForm
+from .models import Album, Document
 
 # The pages need a signed-in user because the library checks the user's permissions on the gallery models
-# (gallery.add_document, change_document, view_document) for every upload and download.
+# (gallery.add_document, change_document, view_document; add_photo, view_photo) for every upload and download.
 
 
 class DocumentListView(LoginRequiredMixin, ListView):
@@ -46,3 +46,32 @@ class ApiClientView(LoginRequiredMixin, TemplateView):
             image_field_id=Document._meta.get_field("image").async_field_id,
             **kwargs,
         )
+
+
+class AlbumListView(LoginRequiredMixin, ListView):
+    model = Album
+    template_name = "gallery/album_list.html"
+    context_object_name = "albums"
+
+    def get_queryset(self):
+        return Album.objects.prefetch_related("photos").order_by("-id")
+
+
+class AlbumFormMixin(LoginRequiredMixin, SuccessMessageMixin):
+    """Several photos dropped at once, saved as the album's Photo rows (AlbumForm.save)."""
+
+    model = Album
+    form_class = AlbumForm
+    template_name = "gallery/album_form.html"
+    success_message = "Saved “%(name)s”."
+
+    def get_success_url(self) -> str:
+        return reverse("album-update", args=[self.object.pk])
+
+
+class AlbumCreateView(AlbumFormMixin, CreateView):
+    pass
+
+
+class AlbumUpdateView(AlbumFormMixin, UpdateView):
+    """The album's photos, and more of them dropped at once."""

@@ -19,11 +19,18 @@ from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.forms.boundfield import BoundField
 from django.templatetags.static import static
+from django.utils.translation import gettext, gettext_lazy as _, ngettext_lazy
 
 from . import keys
-from .fields import AsyncFileField as AsyncFileModelField, AsyncImageField as AsyncImageModelField, display_name
+from .fields import (
+    AsyncFileField as AsyncFileModelField,
+    AsyncFileMixin,
+    AsyncImageField as AsyncImageModelField,
+    display_name,
+)
 from .input_data import (
     INPUT_MESSAGES,
+    MAX_NAME_LENGTH,
     AsyncFileInputData,
     AsyncFileInputDataLengthValidator,
     AsyncFileInputDataValidator,
@@ -43,6 +50,8 @@ __all__ = [
     "AsyncFileInputDataLengthValidator",
     "AsyncFileInputDataValidator",
     "AsyncImageField",
+    "AsyncMultipleFileField",
+    "AsyncMultipleFileInput",
 ]
 
 SCRIPT = "alliance_platform/storage/async-upload.js"
@@ -56,6 +65,9 @@ SCRIPT_MODULES = (
     "files.js",
     "messages.js",
     "requests.js",
+    "multiple-widget.js",
+    "drop-target.js",
+    "queue.js",
 )
 
 
@@ -150,9 +162,6 @@ class AsyncFileInput(forms.Widget):
             context["widget"]["attrs"]["generate_upload_url"] = registry.reverse("generate_upload_url")
         script_url = static(SCRIPT)
         value_json = context["widget"]["value"]
-        current = json.loads(value_json) if value_json else None
-        if current is not None:
-            current.setdefault("url", None)
         context["widget"]["async_upload"] = {
             "field_id": field.async_field_id if field else "",
             "plan_url": context["widget"]["attrs"].get("generate_upload_url", ""),
@@ -162,13 +171,20 @@ class AsyncFileInput(forms.Widget):
             "max_size": field.max_size_bytes if field else None,
             "is_image": isinstance(field, AsyncImageModelField),
             "value_json": value_json,
-            "current": current,
+            "current": self._current(value_json),
             "script_url": script_url,
             "module_urls": script_module_urls(script_url),
             "css_url": static("alliance_platform/storage/async-upload.css"),
             "messages": widget_messages(),
         }
         return context
+
+    def _current(self, value_json: str) -> dict[str, Any] | None:
+        """The file the widget shows from the start, from the value ``format_value`` rendered."""
+        current = json.loads(value_json) if value_json else None
+        if current is not None:
+            current.setdefault("url", None)
+        return current
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         return data.get(name)
@@ -272,3 +288,239 @@ class AsyncFileField(forms.FileField):
 
 class AsyncImageField(AsyncFileField):
     pass
+
+
+#: The most files one field accepts when the form sets no ``max_files``: it bounds the verification work (a few
+#: storage reads per file) that a single submission can cause.
+MAX_FILES_PER_FIELD = 1000
+
+
+class AsyncMultipleFileInput(AsyncFileInput):
+    """Several files for one field, each in its own row, each uploaded exactly as ``AsyncFileInput`` uploads one.
+
+    The form submits a JSON array of the single-file values (``[{"key", "name"}, ...]``) in the order of the rows.
+    ``concurrency`` is how many files upload at once (``data-concurrency``); ``max_files`` is checked in the
+    browser before anything is uploaded (the form field checks it again).
+    """
+
+    default_concurrency = 3
+
+    def __init__(
+        self,
+        attrs: dict[str, Any] | None = None,
+        async_field: AsyncFileModelField | None = None,
+        *,
+        max_files: int | None = None,
+        concurrency: int | None = None,
+    ):
+        super().__init__(attrs, async_field)
+        self.max_files = max_files
+        self.concurrency = concurrency or self.default_concurrency
+        # Set for each render by the bound field: key -> {"name", "error"} of each file the server refused.
+        self.refused: dict[str, dict[str, str]] = {}
+
+    def format_value(self, value: Any) -> str:
+        items = []
+        for item in _as_items(value):
+            data = self._as_input_data(item)
+            if data is not None and data.key not in self.refused:
+                items.append({"key": data.key, "name": data.name})
+        return json.dumps(items) if items else ""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["async_upload"].update(
+            multiple=True,
+            # The files are for new records (see AsyncMultipleFileField): plans never name the edited one.
+            instance_id="",
+            max_files=self.max_files,
+            concurrency=self.concurrency,
+            refused_json=json.dumps(list(self.refused.values())) if self.refused else "",
+        )
+        return context
+
+    def _current(self, value_json: str) -> None:
+        return None  # rows are built by the script from the value
+
+
+def _as_items(value: Any) -> list[Any]:
+    """The items of a value to render: a submitted JSON array, or a list the view passed as initial data."""
+    if isinstance(value, str | bytes):
+        try:
+            value = json.loads(value) if value else None
+        except (ValueError, RecursionError):
+            return []
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+class AsyncMultipleFileBoundField(BoundField):
+    """Tells the widget which files the server refused, so it shows them as refused rather than as uploaded."""
+
+    def as_widget(self, widget=None, attrs=None, only_initial=False):
+        widget = copy.copy(widget or self.field.widget)
+        widget.refused = refused_items(self.errors.as_data()) if self.form.is_bound else {}
+        return super().as_widget(widget, attrs, only_initial)
+
+
+def refused_items(errors: list[ValidationError]) -> dict[str, dict[str, str]]:
+    """Key -> {"name", "error"} for the per-file errors ``AsyncMultipleFileField.clean`` raised."""
+    refused = {}
+    for error in errors:
+        params = getattr(error, "params", None) or {}
+        if isinstance(params.get("key"), str):
+            refused[params["key"]] = {"name": str(params["name"]), "error": str(params["error"])}
+    return refused
+
+
+class AsyncMultipleFileField(forms.Field):
+    """Several uploads for one form field, each to be stored in ``model_field`` of its own record.
+
+    ``model_field`` (an ``AsyncFileField`` or ``AsyncImageField`` of the child model) gives every file its field
+    id, storage, ``max_size``, ``file_restrictions`` and permissions. ``clean()`` returns a list of verified
+    ``AsyncFileInputData``; a view saves each by assigning it to that field of a new or existing record
+    (``Photo.objects.create(album=album, image=item)``), which promotes it as a single upload is promoted.
+
+    Each file is cleaned by an ``AsyncFileField`` for ``model_field``: the checks are the single upload's own, run
+    as for a new record, since the files are for records that do not exist yet. A refused file gets an error that
+    names it; the others stay valid, and the widget keeps them when the form is shown again.
+    """
+
+    widget = AsyncMultipleFileInput
+    default_error_messages = {
+        "invalid_json": INPUT_MESSAGES["invalid_json"],
+        "not_a_list": _("Bad input for file field: the submitted value must be a list of files."),
+        "not_an_object": _('Bad input for file field: file %(position)d must be an object with a "key" and a "name".'),
+        "duplicate": _("“%(name)s” was submitted more than once."),
+        "max_files": ngettext_lazy(
+            "Upload at most %(max_files)d file (%(count)d were submitted).",
+            "Upload at most %(max_files)d files (%(count)d were submitted).",
+            "max_files",
+        ),
+        "item": _("“%(name)s”: %(error)s"),
+    }
+
+    def __init__(
+        self,
+        model_field: AsyncFileModelField,
+        *,
+        max_files: int | None = None,
+        required: bool = True,
+        **kwargs: Any,
+    ):
+        if not isinstance(model_field, AsyncFileMixin):
+            raise TypeError(
+                f"AsyncMultipleFileField needs the AsyncFileField or AsyncImageField its files are stored in, "
+                f"not {type(model_field).__name__}."
+            )
+        widget = kwargs.get("widget")
+        if widget is None or not (
+            isinstance(widget, AsyncMultipleFileInput)
+            or (isinstance(widget, type) and issubclass(widget, AsyncMultipleFileInput))
+        ):
+            kwargs["widget"] = self.widget
+        super().__init__(required=required, **kwargs)
+        self.model_field = model_field
+        self.widget.async_field = model_field
+        self.max_files = max_files
+        # The single upload's form field: each item is cleaned exactly as that field cleans one value.
+        item_class = AsyncImageField if isinstance(model_field, AsyncImageModelField) else AsyncFileField
+        self.item_field = item_class(async_field=model_field, max_length=model_field.max_length)
+
+    @property
+    def max_files(self) -> int | None:
+        return self._max_files
+
+    @max_files.setter
+    def max_files(self, value: int | None) -> None:
+        self._max_files = value
+        self.widget.max_files = value
+
+    def get_bound_field(self, form, field_name):
+        return AsyncMultipleFileBoundField(form, self, field_name)
+
+    def to_python(self, value: Any) -> list[Any]:
+        """The submitted items, still unchecked; ``[]`` for an empty value."""
+        if value is None or value == "":
+            return []
+        if isinstance(value, str | bytes):
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
+                raise ValidationError(self.error_messages["invalid_json"], code="invalid_json") from None
+            if value is None or value == "":
+                return []
+        if isinstance(value, tuple):
+            value = list(value)
+        if not isinstance(value, list):
+            raise ValidationError(self.error_messages["not_a_list"], code="not_a_list")
+        return value
+
+    def validate(self, value: list[Any]) -> None:
+        if not value and self.required:
+            raise ValidationError(self.error_messages["required"], code="required")
+        limit = min(self.max_files, MAX_FILES_PER_FIELD) if self.max_files is not None else MAX_FILES_PER_FIELD
+        if len(value) > limit:
+            raise ValidationError(
+                self.error_messages["max_files"], code="max_files", params={"max_files": limit, "count": len(value)}
+            )
+        seen: set[str] = set()
+        for position, item in enumerate(value, 1):
+            if not isinstance(item, dict) and not isinstance(item, AsyncFileInputData):
+                raise ValidationError(
+                    self.error_messages["not_an_object"], code="not_an_object", params={"position": position}
+                )
+            key = _item_key(item)
+            if key is not None and key in seen:
+                raise ValidationError(
+                    self.error_messages["duplicate"], code="duplicate", params={"name": _item_name(item, position)}
+                )
+            if key is not None:
+                seen.add(key)
+
+    def clean(self, value: Any) -> list[AsyncFileInputData]:
+        if self.disabled:
+            return []
+        items = self.to_python(value)
+        self.validate(items)
+        verified: list[AsyncFileInputData] = []
+        errors: list[ValidationError] = []
+        for position, item in enumerate(items, 1):
+            try:
+                verified.append(self.item_field.clean(item))
+            except ValidationError as exc:
+                params = {
+                    "name": _item_name(item, position),
+                    "error": " ".join(exc.messages),
+                    "key": _item_key(item),
+                }
+                errors.append(
+                    ValidationError(self.error_messages["item"], code=getattr(exc, "code", None), params=params)
+                )
+        if errors:
+            raise ValidationError(errors)
+        self.run_validators(verified)
+        return verified
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        return initial if data is None else data
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        try:
+            return bool(self.to_python(data))
+        except ValidationError:
+            return True
+
+
+def _item_key(item: Any) -> str | None:
+    key = item.key if isinstance(item, AsyncFileInputData) else item.get("key") if isinstance(item, dict) else None
+    return key if isinstance(key, str) else None
+
+
+def _item_name(item: Any, position: int) -> str:
+    """How an error names a submitted file: its name as the user's browser sent it (it is only shown back to
+    them), cleaned for display; its position when it has no usable name."""
+    name = item.name if isinstance(item, AsyncFileInputData) else item.get("name") if isinstance(item, dict) else None
+    cleaned = keys.sanitize_filename(name[:MAX_NAME_LENGTH]) if isinstance(name, str) else ""
+    return cleaned or gettext("file %(position)d") % {"position": position}

@@ -64,6 +64,26 @@ WIDGET_MESSAGES: dict[str, str | Promise | Interpolated] = {
     ),
     "unexpected": _("Something went wrong with the upload. Try again."),
     "submitBlocked": _("Please wait until the upload has finished, then save again."),
+    # The widget for several files.
+    "queued": Interpolated(_("%(name)s is waiting to upload…"), "name"),
+    "itemCancelled": Interpolated(_("Upload of %(name)s cancelled."), "name"),
+    "itemRemoved": Interpolated(_("%(name)s removed."), "name"),
+    "itemMoved": Interpolated(
+        _("%(name)s moved to position %(position)s of %(count)s."), "name", "position", "count"
+    ),
+    "tooManyFiles": Interpolated(
+        _("Too many files: there is room for %(room)s more (limit: %(limit)s). Choose fewer files."), "limit", "room"
+    ),
+    "listFull": Interpolated(_("The list is full (limit: %(limit)s). Remove a file before adding another."), "limit"),
+    "submitBlockedFiles": _(
+        "Please wait until every file has uploaded, and remove the files that failed, then save again."
+    ),
+    "moveUp": Interpolated(_("Move up %(name)s"), "name"),
+    "moveDown": Interpolated(_("Move down %(name)s"), "name"),
+    "retryItem": Interpolated(_("Try again %(name)s"), "name"),
+    "cancelItem": Interpolated(_("Cancel %(name)s"), "name"),
+    "removeItem": Interpolated(_("Remove %(name)s"), "name"),
+    "progressOf": Interpolated(_("Upload progress of %(name)s"), "name"),
     # File sizes, as files.js formats them (the number is already formatted for the page's language).
     "sizeBytes": Interpolated(_("%(size)s bytes"), "size"),
     "sizeKB": Interpolated(_("%(size)s KB"), "size"),

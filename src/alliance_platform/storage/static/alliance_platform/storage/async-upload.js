@@ -13,6 +13,9 @@
  * Served as-is as ES modules: no dependencies, no build step. This one finds the widgets on the page and keeps
  * their forms from being submitted mid-upload; the others, next to it, each do one part of the work:
  *   widget.js         one widget: its states, progress, preview and messages
+ *   multiple-widget.js  a widget for several files ([data-multiple]): one widget.js row per file, a few
+ *                     uploading at a time (queue.js), in an order the user can change
+ *   drop-target.js    dropping files onto a widget
  *   transfer.js       plan an upload, then send the file in one request or in parts; resume; discard an upload
  *                     that will not be submitted (Cancel, Remove), so it stops counting as pending on the server
  *   single-upload.js  a whole file in one request (PUT, or S3 presigned POST)
@@ -26,6 +29,7 @@
  * inlines, fragments swapped in by other scripts) are picked up by a MutationObserver.
  */
 
+import { AsyncMultipleUploadWidget } from "./multiple-widget.js";
 import { resumeStore } from "./resume-store.js";
 import { AsyncUploadWidget } from "./widget.js";
 
@@ -50,7 +54,7 @@ function guardForm(form) {
       const busy = [];
       for (const element of form.elements) {
         const widget = widgets.get(element.closest?.(ROOT_SELECTOR));
-        if (widget?.phase === "uploading" && !busy.includes(widget)) busy.push(widget);
+        if (widget?.blocksSubmit && !busy.includes(widget)) busy.push(widget);
       }
       if (busy.length === 0) return;
       event.preventDefault();
@@ -72,7 +76,8 @@ function isTemplateRow(root) {
 function initRoot(root) {
   if (initialised.has(root) || isTemplateRow(root)) return;
   initialised.add(root);
-  widgets.set(root, new AsyncUploadWidget(root, { guardForm }));
+  const Widget = root.hasAttribute("data-multiple") ? AsyncMultipleUploadWidget : AsyncUploadWidget;
+  widgets.set(root, new Widget(root, { guardForm }));
 }
 
 function rootsIn(node) {

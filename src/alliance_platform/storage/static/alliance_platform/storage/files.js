@@ -45,6 +45,19 @@ export function matchesAccept(file, accept) {
   return byType.some((entry) => (entry.endsWith("/*") ? type.startsWith(entry.slice(0, -1)) : type === entry));
 }
 
+/**
+ * What is wrong with `file` for a field that takes at most `maxSize` bytes (none when not positive) of the types
+ * in `accept`: the messages to show, or none. The server checks everything again.
+ */
+export function checkFile(file, { maxSize, accept }) {
+  const problems = [];
+  if (maxSize > 0 && file.size > maxSize) {
+    problems.push(MESSAGES.tooLarge(file.name, formatBytes(file.size), formatBytes(maxSize)));
+  }
+  if (!matchesAccept(file, accept)) problems.push(MESSAGES.wrongType(file.name, acceptEntries(accept).join(", ")));
+  return problems;
+}
+
 export const isImageFile = (file) => (file.type || "").startsWith("image/");
 
 /** Read an image's natural size by decoding it; resolves to null when the browser cannot decode it. */

@@ -4,7 +4,8 @@
  * field, and reacts to progress and the outcome.
  */
 
-import { acceptEntries, formatBytes, isImageFile, matchesAccept, readImageSize } from "./files.js";
+import { watchDrops } from "./drop-target.js";
+import { acceptEntries, checkFile, isImageFile, readImageSize } from "./files.js";
 import { MESSAGES, UploadError } from "./messages.js";
 import { parallelParts } from "./multipart.js";
 import { csrfToken, isAbort } from "./requests.js";
@@ -26,22 +27,34 @@ const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, pre
  *
  * `guardForm` is called with the widget's form whenever an upload may start, so the page can keep that form from
  * being submitted meanwhile.
+ *
+ * The widget for several files (multiple-widget.js) makes one of these per file, a row, with options: `limiter`
+ * (a queue.js Limiter) makes its upload wait for a free slot; `acceptsDrops: false` leaves dropping to that
+ * widget; `isDisabled` says whether it is disabled (a row has no file input of its own); `onRender(widget)` is
+ * called after every render and `onAnnounce(message, kind)` with every status message.
  */
 export class AsyncUploadWidget {
-  constructor(root, { guardForm = () => {} } = {}) {
+  constructor(
+    root,
+    { guardForm = () => {}, limiter = null, acceptsDrops = true, isDisabled = null, onRender = null, onAnnounce = null } = {},
+  ) {
     this.root = root;
     this.guardForm = guardForm;
+    this.limiter = limiter;
+    this.isDisabled = isDisabled;
+    this.onRender = onRender;
+    this.onAnnounce = onAnnounce;
     this.phase = "idle";
     this.pending = null;
     this.errors = [];
     this.blockedMessage = null;
     this.renderedErrors = null;
     this.brokenPreview = null;
-    this.dragDepth = 0;
     this.committed = this.readInitialValue();
     this.linkDescriptions();
     this.formatHint();
     this.bindEvents();
+    if (acceptsDrops) watchDrops(this.root, { isDisabled: () => this.disabled, onDrop: (files) => this.onDrop(files) });
     this.guardForm(this.hiddenInput?.form);
     this.render();
   }
@@ -60,7 +73,7 @@ export class AsyncUploadWidget {
   }
 
   get disabled() {
-    return Boolean(this.fileInput?.disabled);
+    return Boolean(this.isDisabled ? this.isDisabled() : this.fileInput?.disabled);
   }
 
   get isImageField() {
@@ -83,6 +96,16 @@ export class AsyncUploadWidget {
 
   get state() {
     return this.phase === "idle" ? this.committed.kind : this.phase;
+  }
+
+  /** Whether the form must wait for this widget: its key is not in the form yet. */
+  get blocksSubmit() {
+    return this.phase === "uploading";
+  }
+
+  /** The name of the file shown: the one uploading or failed, else the one the hidden input holds. */
+  get shownName() {
+    return this.phase === "idle" ? this.committed.name : (this.pending?.file.name ?? "");
   }
 
   /** What the server rendered: the saved file (with its link), an upload kept after a form error, or nothing. */
@@ -138,9 +161,6 @@ export class AsyncUploadWidget {
       if (event.target.matches?.('[data-role="file-input"]')) this.onPick(event.target);
     });
     this.root.addEventListener("click", (event) => this.onClick(event));
-    for (const type of ["dragenter", "dragover", "dragleave", "drop"]) {
-      this.root.addEventListener(type, (event) => this.onDrag(event));
-    }
     // "error" does not bubble, hence the capture phase.
     this.root.addEventListener(
       "error",
@@ -177,22 +197,6 @@ export class AsyncUploadWidget {
     if (event.target.closest?.('[data-role="drop-zone"]')) this.openPicker();
   }
 
-  onDrag(event) {
-    const types = Array.from(event.dataTransfer?.types ?? []);
-    if (!types.includes("Files")) return;
-    // Without preventDefault on dragenter/dragover the browser would open the dropped file instead.
-    event.preventDefault();
-    if (event.type === "dragenter") this.dragDepth += 1;
-    // dragleave also fires when moving between children, hence the counter.
-    if (event.type === "dragleave") this.dragDepth = Math.max(0, this.dragDepth - 1);
-    if (event.type === "dragover") event.dataTransfer.dropEffect = this.disabled ? "none" : "copy";
-    if (event.type === "drop") {
-      this.dragDepth = 0;
-      this.onDrop(event.dataTransfer.files);
-    }
-    this.root.classList.toggle("is-dragover", this.dragDepth > 0 && !this.disabled);
-  }
-
   onDrop(files) {
     if (this.disabled || !files || files.length === 0) return;
     if (files.length > 1) {
@@ -209,14 +213,9 @@ export class AsyncUploadWidget {
 
   /** Client-side checks, so users learn about a wrong file at once. The server checks everything again. */
   validate(file) {
-    const problems = [];
     const maxSize = Number.parseInt(this.root.dataset.maxSize || "", 10);
-    if (maxSize > 0 && file.size > maxSize) {
-      problems.push(MESSAGES.tooLarge(file.name, formatBytes(file.size), formatBytes(maxSize)));
-    }
     const accept = this.root.dataset.accept ?? this.fileInput?.getAttribute("accept") ?? "";
-    if (!matchesAccept(file, accept)) problems.push(MESSAGES.wrongType(file.name, acceptEntries(accept).join(", ")));
-    return problems;
+    return checkFile(file, { maxSize, accept });
   }
 
   start(file) {
@@ -257,22 +256,28 @@ export class AsyncUploadWidget {
     this.errors = [];
     this.blockedMessage = null;
     this.setProgress(0);
-    this.announce(MESSAGES.uploading(file.name));
+    const queued = Boolean(this.limiter?.isFull);
+    if (queued) this.announce(MESSAGES.queued(file.name), "queued");
+    else this.announce(MESSAGES.uploading(file.name), "uploading");
     this.render();
 
     // Decoding runs alongside the upload; the dimensions are only hints, the server reads the real ones.
     const dimensions = this.isImageField && pending.previewUrl ? readImageSize(pending.previewUrl) : null;
     const token = csrfToken(this.hiddenInput?.form);
     const onProgress = (fraction) => isCurrent() && this.setProgress(fraction);
-    try {
-      const key = await transfer(pending, {
+    const send = () => {
+      if (queued && isCurrent()) this.announce(MESSAGES.uploading(file.name), "uploading");
+      return transfer(pending, {
         field: this.field,
         parallel: this.parallelParts,
         token,
         signal,
         onProgress,
-        onResume: () => this.announce(MESSAGES.resuming(file.name)),
+        onResume: () => this.announce(MESSAGES.resuming(file.name), "resuming"),
       });
+    };
+    try {
+      const key = await (this.limiter ? this.limiter.run(send, signal) : send());
       const size = await dimensions;
       if (!isCurrent()) return;
       this.finish(key, file, size);
@@ -299,7 +304,7 @@ export class AsyncUploadWidget {
       ownsPreview: Boolean(previewUrl),
       planned: key,
     });
-    this.announce(MESSAGES.uploaded(file.name));
+    this.announce(MESSAGES.uploaded(file.name), "uploaded");
     this.render();
   }
 
@@ -307,8 +312,15 @@ export class AsyncUploadWidget {
     this.phase = "error";
     this.errors = messages;
     this.blockedMessage = null;
-    this.announce("");
+    this.announce("", "failed");
     this.render();
+  }
+
+  /** Show a file the server refused (after the form was submitted) and why; there is nothing to retry. */
+  showRefused(name, messages) {
+    this.discardPending();
+    this.pending = { file: { name }, previewUrl: null, retryable: false, abort: null };
+    this.fail(messages);
   }
 
   /** Stop the upload (or dismiss the error) and go back to what the field held before. */
@@ -317,7 +329,7 @@ export class AsyncUploadWidget {
     this.discardPending();
     this.phase = "idle";
     this.errors = [];
-    this.announce(wasUploading ? MESSAGES.cancelled : "");
+    this.announce(wasUploading ? MESSAGES.cancelled : "", "cancelled");
     this.render();
   }
 
@@ -332,7 +344,7 @@ export class AsyncUploadWidget {
     this.phase = "idle";
     this.errors = [];
     this.setCommitted(EMPTY);
-    this.announce(hadSavedFile ? MESSAGES.removedSaved : MESSAGES.removed);
+    this.announce(hadSavedFile ? MESSAGES.removedSaved : MESSAGES.removed, "removed");
     this.render();
   }
 
@@ -392,9 +404,10 @@ export class AsyncUploadWidget {
     if (text) text.textContent = `${percent}%`;
   }
 
-  announce(message) {
+  announce(message, kind = "") {
     const status = this.part("status");
     if (status) status.textContent = message;
+    this.onAnnounce?.(message, kind);
   }
 
   render() {
@@ -408,7 +421,7 @@ export class AsyncUploadWidget {
     const shown =
       phase === "idle"
         ? committed
-        : { name: pending?.file.name ?? "", url: null, previewUrl: pending?.previewUrl ?? null };
+        : { name: this.shownName, url: null, previewUrl: pending?.previewUrl ?? null };
     const show = (role, visible) => {
       const element = this.part(role);
       if (element) element.hidden = !visible;
@@ -435,6 +448,7 @@ export class AsyncUploadWidget {
     }
     this.renderErrors();
     this.rescueFocus(focused);
+    this.onRender?.(this);
   }
 
   renderPreview(url) {
