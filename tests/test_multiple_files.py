@@ -88,7 +88,7 @@ def test_each_refused_file_gets_an_error_naming_it_and_the_others_are_kept(logge
     response = logged_in.post("/albums/new/", {"name": "Mixed", "photos": json.dumps([good, disguised, big])})
     assert response.status_code == 200
     errors = response.context["form"].errors["photos"]
-    assert errors[0] == "“disguised.png”: This type of file is not allowed. Allowed types: image/*."
+    assert errors[0] == "“disguised.png”: The content of “disguised.png” is not a PNG image (it looks like a PDF document)."
     assert re.match(r"“big\.png”: The file is too large \(.+\)\. The maximum size is .+\.$", errors[1]), errors
     assert len(errors) == 2
     assert not Album.objects.exists()
@@ -96,7 +96,7 @@ def test_each_refused_file_gets_an_error_naming_it_and_the_others_are_kept(logge
     kept, refused = widget_state(response)
     assert kept == [good], "the accepted file is kept for the next submission"
     assert [r["name"] for r in refused] == ["disguised.png", "big.png"]
-    assert refused[0]["error"] == "This type of file is not allowed. Allowed types: image/*."
+    assert refused[0]["error"] == "The content of “disguised.png” is not a PNG image (it looks like a PDF document)."
     assert refused[1]["error"].startswith("The file is too large")
 
     # Submitting what the widget now holds saves the accepted file.

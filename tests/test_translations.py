@@ -30,13 +30,22 @@ DIRECTIVE = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]
 class Entry:
     msgctxt: str | None = None
     msgid: str = ""
+    msgid_plural: str = ""
     msgstr: str = ""
+    # The forms of a plural entry, msgstr[0], msgstr[1], …; empty for a singular one.
+    plural_forms: list[str] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)
     obsolete: bool = False
 
+    def translations(self) -> list[tuple[str, str]]:
+        """Each translated text with the source text whose placeholders it must keep."""
+        if not self.msgid_plural:
+            return [(self.msgstr, self.msgid)]
+        return [(form, self.msgid_plural) for form in self.plural_forms]
+
 
 def read_po(path: Path) -> list[Entry]:
-    """The entries of a catalog, header excluded (only what these checks need: no plural forms here)."""
+    """The entries of a catalog, header excluded (only what these checks need)."""
     entries: list[Entry] = []
     entry, target = Entry(), None
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
@@ -44,14 +53,19 @@ def read_po(path: Path) -> list[Entry]:
             entry.obsolete = True
         elif line.startswith("#,"):
             entry.flags |= {flag.strip() for flag in line[2:].split(",")}
-        elif line.startswith("msgid_plural"):
-            raise AssertionError(f"{path}: plural forms need a fuller reader than this one")
+        elif line.startswith("msgid_plural "):
+            target, entry.msgid_plural = "msgid_plural", _unquote(line[13:])
+        elif match := re.match(r"msgstr\[(\d+)\] ", line):
+            entry.plural_forms.append(_unquote(line[match.end() :]))
+            target = "plural_form"
         elif line.startswith("msgctxt "):
             target, entry.msgctxt = "msgctxt", _unquote(line[8:])
         elif line.startswith("msgid "):
             target, entry.msgid = "msgid", _unquote(line[6:])
         elif line.startswith("msgstr "):
             target, entry.msgstr = "msgstr", _unquote(line[7:])
+        elif line.startswith('"') and target == "plural_form":
+            entry.plural_forms[-1] += _unquote(line)
         elif line.startswith('"') and target:
             setattr(entry, target, getattr(entry, target) + _unquote(line))
         elif not line.strip():
@@ -104,8 +118,9 @@ def test_translations_keep_the_placeholders_and_are_not_fuzzy(language):
     for entry in entries:
         assert not entry.obsolete, entry.msgid
         assert "fuzzy" not in entry.flags, entry.msgid
-        assert entry.msgstr.strip(), entry.msgid
-        assert directives(entry.msgstr) == directives(entry.msgid), entry.msgid
+        for translation, source in entry.translations():
+            assert translation.strip(), entry.msgid
+            assert directives(translation) == directives(source), entry.msgid
         if directives(entry.msgid):
             assert "python-format" in entry.flags, entry.msgid
 

@@ -385,7 +385,7 @@ def test_form_shown_again_keeps_accepted_files_and_shows_refused_ones(logged_in_
     page.get_by_label("Name").fill("Shown again")
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".errorlist")).to_contain_text(
-        "“disguised.png”: This type of file is not allowed. Allowed types: image/*."
+        "“disguised.png”: The content of “disguised.png” is not a PNG image (it looks like a PDF document)."
     )
     assert not Album.objects.exists()
     # The accepted files come back as uploaded, in their order; the refused one with the server's reason.
@@ -393,7 +393,7 @@ def test_form_shown_again_keeps_accepted_files_and_shows_refused_ones(logged_in_
     expect(row(page, "first.png")).to_have_attribute("data-state", "done")
     expect(row(page, "disguised.png")).to_have_attribute("data-state", "error")
     expect(part(row(page, "disguised.png"), "error")).to_have_text(
-        "This type of file is not allowed. Allowed types: image/*."
+        "The content of “disguised.png” is not a PNG image (it looks like a PDF document)."
     )
     page.get_by_role("button", name="Cancel disguised.png").click()
     expect(rows(page)).to_have_count(2)

@@ -68,9 +68,7 @@ WIDGET_MESSAGES: dict[str, str | Promise | Interpolated] = {
     "queued": Interpolated(_("%(name)s is waiting to upload…"), "name"),
     "itemCancelled": Interpolated(_("Upload of %(name)s cancelled."), "name"),
     "itemRemoved": Interpolated(_("%(name)s removed."), "name"),
-    "itemMoved": Interpolated(
-        _("%(name)s moved to position %(position)s of %(count)s."), "name", "position", "count"
-    ),
+    "itemMoved": Interpolated(_("%(name)s moved to position %(position)s of %(count)s."), "name", "position", "count"),
     "tooManyFiles": Interpolated(
         _("Too many files: there is room for %(room)s more (limit: %(limit)s). Choose fewer files."), "limit", "room"
     ),
