@@ -88,7 +88,10 @@ def test_each_refused_file_gets_an_error_naming_it_and_the_others_are_kept(logge
     response = logged_in.post("/albums/new/", {"name": "Mixed", "photos": json.dumps([good, disguised, big])})
     assert response.status_code == 200
     errors = response.context["form"].errors["photos"]
-    assert errors[0] == "“disguised.png”: The content of “disguised.png” is not a PNG image (it looks like a PDF document)."
+    assert (
+        errors[0]
+        == "“disguised.png”: The content of “disguised.png” is not a PNG image (it looks like a PDF document)."
+    )
     assert re.match(r"“big\.png”: The file is too large \(.+\)\. The maximum size is .+\.$", errors[1]), errors
     assert len(errors) == 2
     assert not Album.objects.exists()
