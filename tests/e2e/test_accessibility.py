@@ -141,6 +141,17 @@ def test_admin_change_form_in_every_state(logged_in_page: Page, live_server, axe
     expect(widget(page, "file")).to_have_attribute("data-state", "existing")
     axe.check(page, "admin change form: existing file")
 
+    # The admin follows the system's dark theme, and the widget's colours follow the admin's. (Switched before
+    # loading the page: styles computed before the switch may linger in what axe sees.)
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    file_widget = widget(page, "file")
+    expect(file_widget).to_have_attribute("data-state", "existing")
+    axe.check(page, "admin change form: existing file, dark theme")
+    gate = UploadGate(page)
+    server_error(file_widget, gate)
+    axe.check(page, "admin change form: error, dark theme")
+
 
 def test_admin_inline_in_every_state(logged_in_page: Page, live_server, axe: Axe):
     page = logged_in_page
