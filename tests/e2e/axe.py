@@ -25,6 +25,14 @@ AXE_VERSION = "4.14.1"
 WCAG_AA_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa")
 
 
+# Wait for every finite animation and transition in the page to finish (or be cancelled).
+SETTLE = """() => Promise.all(
+    document.getAnimations()
+        .filter((animation) => animation.effect?.getComputedTiming().iterations !== Infinity)
+        .map((animation) => animation.finished.catch(() => null))
+)"""
+
+
 def axe_home() -> Path:
     return Path(os.environ.get("AP_AXE_HOME") or ROOT / ".axe-core")
 
@@ -74,6 +82,8 @@ class Axe:
         # A navigation drops the script with the rest of the page, so it is injected again whenever it is missing.
         if not page.evaluate("typeof window.axe !== 'undefined'"):
             page.add_script_tag(path=str(self.script))
+        # Colours are judged once transitions have ended: mid-way, a state's final colours are not on screen yet.
+        page.evaluate(SETTLE)
         results = page.evaluate(
             """([include, tags]) => axe.run(include ? { include: [include] } : document, {
                 runOnly: { type: "tag", values: tags },

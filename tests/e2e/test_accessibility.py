@@ -10,7 +10,7 @@ import re
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Response, expect
 import pytest
 
 from gallery.models import Album, Document, Photo
@@ -41,6 +41,12 @@ def too_large_pdf(directory: Path) -> str:
         handle.write(b"%PDF-1.4\n")
         handle.truncate(TEN_MB + 1)
     return str(path)
+
+
+def is_discard(response: Response) -> bool:
+    """The widget telling the server that a cancelled upload will not be submitted (waited for, so that the test
+    does not end while the server still handles it)."""
+    return "/discard-upload/" in response.url
 
 
 def audit_widget_states(
@@ -228,9 +234,10 @@ def test_keyboard_only(logged_in_page: Page, live_server):
     gate.wait_until_held()
     page.keyboard.press("Tab")
     expect(part(file_widget, "cancel")).to_be_focused()
-    page.keyboard.press("Enter")
+    with page.expect_response(is_discard):
+        page.keyboard.press("Enter")
     expect(file_widget).to_have_attribute("data-state", "empty")
-    gate.held.clear()
+    gate.held.clear()  # aborted by the page; nothing to release
 
 
 def test_focus_ring_contrasts_with_the_page(logged_in_page: Page, live_server):
@@ -319,7 +326,8 @@ def test_cancel_clears_the_submit_blocked_message(logged_in_page: Page, live_ser
     page.get_by_role("button", name="Save").click()
     expect(error).to_have_text("Please wait until the upload has finished, then save again.")
 
-    part(file_widget, "cancel").click()
+    with page.expect_response(is_discard):
+        part(file_widget, "cancel").click()
     expect(file_widget).to_have_attribute("data-state", "empty")
     expect(error).to_be_empty()
     gate.held.clear()
