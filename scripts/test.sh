@@ -158,7 +158,7 @@ install_system_packages() {
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || wanted+=(postgresql)
     # Debian's python3 cannot create venvs without python3-venv (ensurepip is split out).
     "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || wanted+=(python3-venv)
-    # npm installs Azurite (tests/services/azurite.py).
+    # npm installs Azurite and axe-core (tests/services/npm.py).
     command -v npm >/dev/null || wanted+=(npm)
     # GNU gettext: tests/test_translations.py checks the catalogs with makemessages and msgfmt.
     command -v msgfmt >/dev/null || wanted+=(gettext)
@@ -235,6 +235,9 @@ setup_step "system packages" install_system_packages
 [[ -x $CHROMIUM ]] || { echo "Chromium not found at $CHROMIUM" >&2; exit 1; }
 setup_step "virtualenv $(basename "$VENV")" make_venv
 setup_step "build + install wheel" build_and_install_wheel
+# The browser tests audit pages with axe-core (tests/e2e/axe.py), pinned and installed from npm into .axe-core/;
+# fetched here so that a registry problem stops the run at once instead of failing every audit.
+setup_step "axe-core from npm" "$VENV/bin/python" -m tests.e2e.axe
 # Tests must see the installed wheel only: nothing from the environment may put src/ on sys.path.
 unset PYTHONPATH
 export AP_TEST_REQUIRE_WHEEL=1

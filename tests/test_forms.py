@@ -52,3 +52,19 @@ def test_form_is_not_multipart():
     from gallery.forms import DocumentForm
 
     assert not DocumentForm().is_multipart()
+
+
+def test_widget_carries_the_fields_label_for_pages_without_a_label_element():
+    from gallery.forms import DocumentForm
+
+    form = DocumentForm()
+    assert 'data-label="File"' in str(form["file"])
+    assert 'data-label="Image"' in str(form["image"])
+
+    class Renamed(DocumentForm):
+        class Meta(DocumentForm.Meta):
+            labels = {"file": "Contract <signed>"}
+
+    assert 'data-label="Contract &lt;signed&gt;"' in str(Renamed()["file"])
+    # Rendered on its own, outside a form, the widget still gives the input a name.
+    assert 'data-label="File"' in AsyncFileInput().render("attachment", None)

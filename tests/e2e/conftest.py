@@ -19,6 +19,8 @@ import pytest
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401
 from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
 
+from .axe import Axe, axe_script
+
 # The demo's storage switched to S3 or Azure (cloud.py).
 from .cloud import azure_container, blocks, multipart, s3_bucket  # noqa: F401
 
@@ -55,6 +57,12 @@ def browser(_allow_orm_next_to_playwright) -> Browser:
         expect.set_options(timeout=TIMEOUT_MS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    """The accessibility audit: ``axe.check(page, "state")`` fails on any WCAG 2.x A/AA violation in the page."""
+    return Axe(axe_script())
 
 
 @pytest.fixture

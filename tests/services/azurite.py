@@ -8,13 +8,12 @@ overrides it). The binary is run directly, so nothing is fetched at start time.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-import shutil
 
+from . import npm
 from .base import Service
-from .process import HOST, ROOT, ServerProcess, ServiceError, http_status, run, wait_until
+from .process import HOST, ROOT, ServerProcess, ServiceError, http_status, wait_until
 
 AZURITE_VERSION = "3.35.0"
 ACCOUNT = "devstoreaccount1"
@@ -22,48 +21,17 @@ ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 START_TIMEOUT = 60
 STOP_TIMEOUT = 10
-INSTALL_TIMEOUT = 600
 
 
 def azurite_home() -> Path:
     return Path(os.environ.get("AZURITE_HOME") or ROOT / ".azurite")
 
 
-def installed_version(home: Path) -> str:
-    try:
-        return json.loads((home / "node_modules" / "azurite" / "package.json").read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        return ""
-
-
 def azurite_binary(log: Path) -> Path:
     """The pinned ``azurite-blob``, installed from npm when it is missing or another version."""
     home = azurite_home()
+    npm.ensure_package(home, "azurite", AZURITE_VERSION, log=log)
     binary = home / "node_modules" / ".bin" / "azurite-blob"
-    if binary.exists() and installed_version(home) == AZURITE_VERSION:
-        return binary
-    npm = shutil.which("npm")
-    if npm is None:
-        raise ServiceError("npm is needed to install Azurite (Debian: apt-get install -y npm)")
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "package.json").exists():
-        (home / "package.json").write_text('{"private": true}\n')
-    run(
-        [
-            npm,
-            "install",
-            "--prefix",
-            str(home),
-            "--no-audit",
-            "--no-fund",
-            "--no-save",
-            "--loglevel=error",
-            f"azurite@{AZURITE_VERSION}",
-        ],
-        log=log,
-        what=f"npm install azurite@{AZURITE_VERSION}",
-        timeout=INSTALL_TIMEOUT,
-    )
     if not binary.exists():
         raise ServiceError(f"npm did not install {binary}")
     return binary
@@ -94,7 +62,7 @@ class Azurite(Service):
 
     @property
     def version(self) -> str:
-        return installed_version(azurite_home())
+        return npm.installed_version(azurite_home(), "azurite")
 
     def launch(self) -> None:
         binary = azurite_binary(self.log)

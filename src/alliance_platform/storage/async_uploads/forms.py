@@ -105,6 +105,9 @@ class AsyncFileInput(forms.Widget):
         super().__init__(attrs)
         self.async_field = async_field
         self.instance_pk: Any = None
+        #: The form field's label, which names the file input where the page gives it no ``<label>`` (the
+        #: columns of an admin tabular inline); set by the bound field.
+        self.field_label: str = ""
 
     def format_value(self, value: Any) -> str:
         data = self._as_input_data(value)
@@ -167,6 +170,7 @@ class AsyncFileInput(forms.Widget):
             "plan_url": context["widget"]["attrs"].get("generate_upload_url", ""),
             "discard_url": field.async_field_registry.reverse("discard_upload") if field else "",
             "instance_id": "" if self.instance_pk is None else str(self.instance_pk),
+            "label": str(self.field_label) if self.field_label else gettext("File"),
             "accept": field.restrictions.accept_attribute() if field else "",
             "max_size": field.max_size_bytes if field else None,
             "is_image": isinstance(field, AsyncImageModelField),
@@ -210,10 +214,13 @@ class _PkOnly:
 
 
 class AsyncFileBoundField(BoundField):
-    """Tells the widget which record the form edits, so the browser asks for ``perm_update`` on it."""
+    """Tells the widget which record the form edits, so the browser asks for ``perm_update`` on it, and the field's
+    label, so the file input has a name even where the page renders no ``<label>`` for it."""
 
     def as_widget(self, widget=None, attrs=None, only_initial=False):
         widget = copy.copy(widget or self.field.widget)
+        if isinstance(widget, AsyncFileInput) and self.label:
+            widget.field_label = str(self.label)
         instance = getattr(self.form, "instance", None)
         if isinstance(instance, models.Model) and not instance._state.adding:
             widget.instance_pk = instance.pk

@@ -14,6 +14,10 @@ import { abandon, discardUpload, resumeKey, transfer } from "./transfer.js";
 
 let idCounter = 0;
 
+// How long "… uploaded." stays in the status region: long enough to be read, then it goes, so that it is not left
+// repeated under the file's name (screen readers announce it once, when it appears).
+const UPLOADED_STATUS_MS = 5000;
+
 const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, previewUrl: null, ownsPreview: false });
 
 /**
@@ -146,6 +150,12 @@ export class AsyncUploadWidget {
       if (all.length) element.setAttribute("aria-describedby", all.join(" "));
     };
     describe(this.fileInput, hint?.id, filename?.id);
+    // Where the page gives the input no <label> (an admin tabular inline has column headings instead), it is
+    // named from the field's label, which the server put on the root.
+    const input = this.fileInput;
+    const label = this.root.dataset.label;
+    const named = input?.labels?.length || input?.hasAttribute("aria-label") || input?.hasAttribute("aria-labelledby");
+    if (input && label && !named) input.setAttribute("aria-label", label);
     for (const role of ["replace", "clear", "retry", "cancel"]) describe(this.part(role), filename?.id);
   }
 
@@ -304,7 +314,7 @@ export class AsyncUploadWidget {
       ownsPreview: Boolean(previewUrl),
       planned: key,
     });
-    this.announce(MESSAGES.uploaded(file.name), "uploaded");
+    this.announce(MESSAGES.uploaded(file.name), "uploaded", { forMs: UPLOADED_STATUS_MS });
     this.render();
   }
 
@@ -329,6 +339,7 @@ export class AsyncUploadWidget {
     this.discardPending();
     this.phase = "idle";
     this.errors = [];
+    this.blockedMessage = null;
     this.announce(wasUploading ? MESSAGES.cancelled : "", "cancelled");
     this.render();
   }
@@ -404,10 +415,21 @@ export class AsyncUploadWidget {
     if (text) text.textContent = `${percent}%`;
   }
 
-  announce(message, kind = "") {
-    const status = this.part("status");
-    if (status) status.textContent = message;
+  /**
+   * Say `message` through the polite live region (and tell `onAnnounce`, with its `kind`); with `forMs`, take it
+   * away again after that long.
+   */
+  announce(message, kind = "", { forMs = 0 } = {}) {
+    clearTimeout(this.statusTimer);
     this.onAnnounce?.(message, kind);
+    const status = this.part("status");
+    if (!status) return;
+    status.textContent = message;
+    if (forMs > 0) {
+      this.statusTimer = setTimeout(() => {
+        if (status.textContent === message) status.textContent = "";
+      }, forMs);
+    }
   }
 
   render() {
