@@ -341,7 +341,9 @@ def test_max_files_is_enforced_before_uploading(logged_in_page: Page, live_serve
     expect(drop_zone).to_contain_text("At most 3 files")
 
     drop_files(page, drop_zone, [Spec(f"over-{n}.png", 2_000, seed=n) for n in range(4)])
-    expect(own(photos(page), "error")).to_have_text("You can add 3 more files (at most 3 in all). Choose fewer files.")
+    expect(own(photos(page), "error")).to_have_text(
+        "Too many files: there is room for 3 more (limit: 3). Choose fewer files."
+    )
     expect(rows(page)).to_have_count(0)
     assert plans(requests) == []
 
@@ -350,11 +352,15 @@ def test_max_files_is_enforced_before_uploading(logged_in_page: Page, live_serve
     for spec in kept:
         expect(row(page, spec.name)).to_have_attribute("data-state", "done")
     drop_files(page, drop_zone, [Spec(f"more-{n}.png", 2_000, seed=n) for n in range(2)])
-    expect(own(photos(page), "error")).to_have_text("You can add 1 more file (at most 3 in all). Choose fewer files.")
+    expect(own(photos(page), "error")).to_have_text(
+        "Too many files: there is room for 1 more (limit: 3). Choose fewer files."
+    )
     last = Spec("last.png", 2_000, seed=9)
     drop_files(page, drop_zone, [last])
     expect(row(page, "last.png")).to_have_attribute("data-state", "done")
     expect(own(photos(page), "error")).to_have_text("")
+    drop_files(page, drop_zone, [Spec("one-too-many.png", 2_000, seed=10)])
+    expect(own(photos(page), "error")).to_have_text("The list is full (limit: 3). Remove a file before adding another.")
     assert len(plans(requests)) == 3
     assert_saved(save_album(page, live_server, "At most three"), [*kept, last])
 
