@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
-from alliance_platform.storage.async_uploads.forms import AsyncFileInput
-
 from alliance_platform.storage.async_uploads.admin import AsyncUploadInlineMixin
+from alliance_platform.storage.async_uploads.forms import AsyncFileInput
 
 from .models import Album, Document, Photo
 
