@@ -34,8 +34,8 @@ MiB = 1024 * 1024
 class Form:
     """One of the two pages with a multiple widget: where it is, what its field is called, how it is saved."""
 
-    def __init__(self, where: str, url: str, field: str, save_button: str):
-        self.where, self.url, self.field, self.save_button = where, url, field, save_button
+    def __init__(self, where: str, url: str, field: str, label: str, save_button: str):
+        self.where, self.url, self.field, self.label, self.save_button = where, url, field, label, save_button
 
     def widget(self, page: Page) -> Locator:
         return widget(page, self.field)
@@ -45,8 +45,8 @@ class Form:
         page.locator(self.save_button).click()
 
 
-GALLERY = Form("gallery page", "/albums/new/", "photos", 'form.document button[type="submit"]')
-ADMIN = Form("admin album form", "/admin/gallery/album/add/", "add_photos", 'input[name="_save"]')
+GALLERY = Form("gallery page", "/albums/new/", "photos", "Photos:", 'form.document button[type="submit"]')
+ADMIN = Form("admin album form", "/admin/gallery/album/add/", "add_photos", "Add photos:", 'input[name="_save"]')
 
 
 @pytest.fixture
@@ -92,6 +92,10 @@ def test_multiple_widget_in_every_state(logged_in_page: Page, live_server, axe: 
     drop_zone = own(scope, "drop-zone")
     expect(scope).to_have_attribute("data-state", "empty")
     expect(drop_zone).to_contain_text(f"At most {MAX_FILES} files")
+    # Named by the page's <label for>, described by the drop zone's hints.
+    picker = own(scope, "file-input")
+    expect(picker).to_have_accessible_name(form.label)
+    expect(picker).to_have_accessible_description(f"Allowed: image/* · up to 1.0 MB At most {MAX_FILES} files")
     axe.check(page, f"{form.where}: empty")
 
     files = page.evaluate_handle(
