@@ -334,6 +334,14 @@ def test_rows_at_375px(logged_in_page: Page, live_server, axe: Axe, limits, form
             assert box["left"] >= 0 and box["right"] <= viewport, box
             assert box["width"] >= 24 and box["height"] >= 24, box
             assert box["lines"] <= 1.1, box
+    assert scope.evaluate("(e) => e.scrollWidth <= e.clientWidth"), "the widget scrolls sideways"
+
+    # From the picker, Tab reaches the first row's buttons, with a focus ring that shows on this page too.
+    own(scope, "file-input").focus()
+    page.keyboard.press("Tab")
+    first_button = button(page, "Move down harbour-at-dusk-from-the-pier-0.png")
+    expect(first_button).to_be_focused()
+    assert_visible_focus(first_button)
     gate.release_all()
     expect_states(scope, ["done"] * 3 + ["error", "done"])
 
