@@ -156,3 +156,34 @@ def test_one_file_dropped_on_a_rows_widget_replaces_that_rows_file(logged_in_pag
     expect(row_widget).to_have_attribute("data-state", "done")
     assert hidden_value(row_widget)["name"] == "second.png"
     expect(page.locator("#id_photos-TOTAL_FORMS")).to_have_value("1")  # no row was added
+
+
+def test_three_images_dropped_on_add_photos_become_photo_rows_on_save(logged_in_page: Page, live_server):
+    album = Album.objects.create(name="Coast")
+    page = logged_in_page
+    page.goto(f"/admin/gallery/album/{album.pk}/change/")
+    add_photos = widget(page, "add_photos")
+    # Named by the admin's own <label for>, like any other field of the change form.
+    expect(part(add_photos, "file-input")).to_have_accessible_name("Add photos:")
+    images = [
+        (f"coast-{index}.png", "image/png", png_bytes(12 + index, 8, colour))
+        for index, colour in enumerate(["navy", "olive", "maroon"])
+    ]
+
+    drop_files(page, part(add_photos, "drop-zone"), images)
+
+    items = add_photos.locator("[data-upload-item]")
+    expect(items).to_have_count(3)
+    for index in range(3):
+        expect(items.nth(index)).to_have_attribute("data-state", "done")
+    # The inline is not where these went: it has no new rows.
+    expect(page.locator("#id_photos-TOTAL_FORMS")).to_have_value("0")
+    page.locator('input[name="_save"]').click()
+    expect(page).to_have_url(re.compile(r"/admin/gallery/album/$"))
+
+    photos = list(album.photos.order_by("pk"))
+    assert [(photo.width, photo.height) for photo in photos] == [(12, 8), (13, 8), (14, 8)]
+    for photo, (name, _mime, data) in zip(photos, images, strict=True):
+        assert photo.image.name == f"photos/{name}"
+        with photo.image.storage.open(photo.image.name, "rb") as handle:
+            assert sha256(handle.read()) == sha256(data), name

@@ -13,7 +13,7 @@
 import { watchDrops } from "./drop-target.js";
 import { MESSAGES } from "./messages.js";
 import { Limiter } from "./queue.js";
-import { AsyncUploadWidget } from "./widget.js";
+import { AsyncUploadWidget, describe, nameFromField } from "./widget.js";
 
 const DEFAULT_CONCURRENCY = 3;
 const ROW_SELECTOR = "[data-upload-item]";
@@ -34,6 +34,10 @@ export class AsyncMultipleUploadWidget {
     this.rows = new Map();
     const concurrency = Number.parseInt(root.dataset.concurrency || "", 10);
     this.limiter = new Limiter(concurrency > 0 ? concurrency : DEFAULT_CONCURRENCY);
+    // The picker is described by the drop zone's hints (allowed types, size, how many files), as a single
+    // widget's is; each row's buttons are named after their file instead (labelRow).
+    describe(this.fileInput, this.part("hint"), this.part("max-files"));
+    nameFromField(root, this.fileInput);
     this.bindEvents();
     this.guardForm(this.hiddenInput?.form);
     this.restore();

@@ -18,6 +18,31 @@ let idCounter = 0;
 // repeated under the file's name (screen readers announce it once, when it appears).
 const UPLOADED_STATUS_MS = 5000;
 
+/**
+ * Add `parts` (elements, or nothing) to what describes `element` (`aria-describedby`). The ids are made here, not
+ * in the template, because the admin only renames "__prefix__" in id/name/for attributes of cloned rows.
+ */
+export function describe(element, ...parts) {
+  if (!element) return;
+  const ids = parts.filter(Boolean).map((part) => {
+    if (!part.id) part.id = `ap-upload-${++idCounter}`;
+    return part.id;
+  });
+  const existing = (element.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+  const all = [...new Set([...existing, ...ids])];
+  if (all.length) element.setAttribute("aria-describedby", all.join(" "));
+}
+
+/**
+ * Where the page gives the file input no <label> (an admin tabular inline has column headings instead), name it
+ * from the field's label, which the server put on the root (`data-label`).
+ */
+export function nameFromField(root, input) {
+  const label = root.dataset.label;
+  const named = input?.labels?.length || input?.hasAttribute("aria-label") || input?.hasAttribute("aria-labelledby");
+  if (input && label && !named) input.setAttribute("aria-label", label);
+}
+
 const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, previewUrl: null, ownsPreview: false });
 
 /**
@@ -133,30 +158,13 @@ export class AsyncUploadWidget {
     };
   }
 
-  /**
-   * Tie the hint and the file name to the controls for screen readers. The ids are made here, not in the
-   * template, because the admin only renames "__prefix__" in id/name/for attributes of cloned rows.
-   */
+  /** Tie the hint and the file name to the controls for screen readers (see `describe` and `nameFromField`). */
   linkDescriptions() {
-    const uid = `ap-upload-${++idCounter}`;
     const hint = this.part("hint");
     const filename = this.part("filename");
-    if (hint) hint.id = `${uid}-hint`;
-    if (filename) filename.id = `${uid}-filename`;
-    const describe = (element, ...ids) => {
-      if (!element) return;
-      const existing = (element.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
-      const all = [...new Set([...existing, ...ids.filter(Boolean)])];
-      if (all.length) element.setAttribute("aria-describedby", all.join(" "));
-    };
-    describe(this.fileInput, hint?.id, filename?.id);
-    // Where the page gives the input no <label> (an admin tabular inline has column headings instead), it is
-    // named from the field's label, which the server put on the root.
-    const input = this.fileInput;
-    const label = this.root.dataset.label;
-    const named = input?.labels?.length || input?.hasAttribute("aria-label") || input?.hasAttribute("aria-labelledby");
-    if (input && label && !named) input.setAttribute("aria-label", label);
-    for (const role of ["replace", "clear", "retry", "cancel"]) describe(this.part(role), filename?.id);
+    describe(this.fileInput, hint, filename);
+    nameFromField(this.root, this.fileInput);
+    for (const role of ["replace", "clear", "retry", "cancel"]) describe(this.part(role), filename);
   }
 
   /** "image/*,.pdf" reads better as "image/*, .pdf". */
