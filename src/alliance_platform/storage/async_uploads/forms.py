@@ -68,6 +68,8 @@ SCRIPT_MODULES = (
     "multiple-widget.js",
     "drop-target.js",
     "queue.js",
+    "progress.js",
+    "history-memory.js",
 )
 
 
@@ -108,6 +110,9 @@ class AsyncFileInput(forms.Widget):
         #: The form field's label, which names the file input where the page gives it no ``<label>`` (the
         #: columns of an admin tabular inline); set by the bound field.
         self.field_label: str = ""
+        #: Set for each render by the bound field: key -> {"name", "error"} of each submitted file the server
+        #: refused. The widget shows them as refused (``data-refused``), never as uploaded.
+        self.refused: dict[str, dict[str, str]] = {}
 
     def format_value(self, value: Any) -> str:
         data = self._as_input_data(value)
@@ -180,6 +185,7 @@ class AsyncFileInput(forms.Widget):
             "module_urls": script_module_urls(script_url),
             "css_url": static("alliance_platform/storage/async-upload.css"),
             "messages": widget_messages(),
+            "refused_json": json.dumps(list(self.refused.values())) if self.refused else "",
         }
         return context
 
@@ -214,8 +220,14 @@ class _PkOnly:
 
 
 class AsyncFileBoundField(BoundField):
-    """Tells the widget which record the form edits, so the browser asks for ``perm_update`` on it, and the field's
-    label, so the file input has a name even where the page renders no ``<label>`` for it."""
+    """Tells the widget which record the form edits, so the browser asks for ``perm_update`` on it, the field's
+    label, so the file input has a name even where the page renders no ``<label>`` for it, and the upload the
+    server refused, if any.
+
+    A refused upload is shown as refused (with the reason), and the value rendered is the field's initial one
+    (the saved file, or nothing): the refused key is useless (verification deletes a rejected upload), and an
+    empty value on an edit page would mean "remove the saved file".
+    """
 
     def as_widget(self, widget=None, attrs=None, only_initial=False):
         widget = copy.copy(widget or self.field.widget)
@@ -224,7 +236,30 @@ class AsyncFileBoundField(BoundField):
         instance = getattr(self.form, "instance", None)
         if isinstance(instance, models.Model) and not instance._state.adding:
             widget.instance_pk = instance.pk
+        if isinstance(widget, AsyncFileInput):
+            widget.refused = self.refused_upload()
         return super().as_widget(widget, attrs, only_initial)
+
+    def refused_upload(self) -> dict[str, dict[str, str]]:
+        """Key -> {"name", "error"} for the submitted upload when the field refused it, else nothing.
+
+        An upload is refused when the field has errors and the submitted value names a file other than the
+        current one: every error then concerns that file (a missing or malformed value names none).
+        """
+        if not self.form.is_bound or not self.errors:
+            return {}
+        try:
+            submitted = AsyncFileInputData.from_value(self.data)
+        except InvalidInputData:
+            return {}
+        if submitted is None or submitted.key == getattr(self.initial, "name", None):
+            return {}
+        return {submitted.key: {"name": _item_name(submitted, 1), "error": " ".join(self.errors)}}
+
+    def value(self) -> Any:
+        if self.refused_upload():
+            return self.initial
+        return super().value()
 
 
 class AsyncFileField(forms.FileField):
@@ -323,8 +358,6 @@ class AsyncMultipleFileInput(AsyncFileInput):
         super().__init__(attrs, async_field)
         self.max_files = max_files
         self.concurrency = concurrency or self.default_concurrency
-        # Set for each render by the bound field: key -> {"name", "error"} of each file the server refused.
-        self.refused: dict[str, dict[str, str]] = {}
 
     def format_value(self, value: Any) -> str:
         items = []
@@ -342,7 +375,6 @@ class AsyncMultipleFileInput(AsyncFileInput):
             instance_id="",
             max_files=self.max_files,
             concurrency=self.concurrency,
-            refused_json=json.dumps(list(self.refused.values())) if self.refused else "",
         )
         return context
 

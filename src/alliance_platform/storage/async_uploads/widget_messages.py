@@ -82,6 +82,12 @@ WIDGET_MESSAGES: dict[str, str | Promise | Interpolated] = {
     "cancelItem": Interpolated(_("Cancel %(name)s"), "name"),
     "removeItem": Interpolated(_("Remove %(name)s"), "name"),
     "progressOf": Interpolated(_("Upload progress of %(name)s"), "name"),
+    # Progress besides the percentage, as progress.js puts it together ("2.1 MB of 10 MB · 1.3 MB/s · about 6 s
+    # left"); the sizes and numbers are already formatted for the page's language.
+    "progressBytes": Interpolated(_("%(sent)s of %(total)s"), "sent", "total"),
+    "speed": Interpolated(_("%(size)s/s"), "size"),
+    "secondsLeft": Interpolated(_("about %(seconds)s s left"), "seconds"),
+    "minutesLeft": Interpolated(_("about %(minutes)s min left"), "minutes"),
     # File sizes, as files.js formats them (the number is already formatted for the page's language).
     "sizeBytes": Interpolated(_("%(size)s bytes"), "size"),
     "sizeKB": Interpolated(_("%(size)s KB"), "size"),

@@ -22,8 +22,13 @@
  *   multipart.js      parts several at a time: signing, retries, completing, aborting
  *   resume-store.js   multipart sessions remembered in localStorage
  *   files.js          what can be told about a file before sending it (size, type, image dimensions)
+ *   progress.js       bytes sent, speed and time left of an upload
+ *   history-memory.js the widgets' values kept in the history entry, for the Back button
  *   messages.js       every text the user sees, and the error that carries them
  *   requests.js       CSRF token, JSON answers, cancelling and waiting
+ *
+ * While a file uploads, or an upload is finished but its form not submitted, leaving the page asks first
+ * (`beforeunload`).
  *
  * The browser runs a module once per page however many widgets include it; widgets added later (Django admin
  * inlines, fragments swapped in by other scripts) are picked up by a MutationObserver.
@@ -42,6 +47,8 @@ const initialised = new WeakSet();
 const widgets = new WeakMap();
 // Forms whose submit event is already guarded.
 const guardedForms = new WeakSet();
+// Forms the user submitted (and no script stopped): their uploads are on their way to being saved.
+const submittedForms = new WeakSet();
 
 /** Block submitting `form` while any of its widgets uploads: the key would not be in the form yet. */
 function guardForm(form) {
@@ -106,10 +113,35 @@ function watchForNewWidgets() {
   observer.observe(document.documentElement, { childList: true, subtree: true });
 }
 
+/**
+ * Whether leaving the page now would lose an upload: one is still running, or finished in a form that was not
+ * submitted. A value the server rendered (a saved file, an upload kept after a form error) is not lost by leaving.
+ */
+function wouldLoseUploads() {
+  return [...document.querySelectorAll(ROOT_SELECTOR)].some((root) => {
+    const widget = widgets.get(root);
+    return Boolean(widget?.hasUnsavedUpload) && !submittedForms.has(widget.hiddenInput?.form);
+  });
+}
+
+function guardLeaving() {
+  // On the window, in the bubbling phase: it runs after the page's own handlers, which may stop the submission.
+  window.addEventListener("submit", (event) => {
+    if (!event.defaultPrevented) submittedForms.add(event.target);
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!wouldLoseUploads()) return;
+    // Browsers show their own text; the page's cannot be changed.
+    event.preventDefault();
+    event.returnValue = "";
+  });
+}
+
 function boot() {
   resumeStore.prune();
   initAsyncUploads(document);
   watchForNewWidgets();
+  guardLeaving();
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot, { once: true });

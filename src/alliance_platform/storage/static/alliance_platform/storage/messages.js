@@ -85,13 +85,16 @@ export class UploadError extends Error {
   /**
    * `retryable`: a part upload may succeed when tried again (network failure, expired URL, busy server).
    * `final`: the server gave up on this multipart upload; resuming it is pointless.
+   * `refused`: our server refused this file or this user (not allowed, not permitted); trying the same upload
+   * again would be refused again, so the widget offers no "Try again".
    */
-  constructor(messages, { retryable = false, final = false } = {}) {
+  constructor(messages, { retryable = false, final = false, refused = false } = {}) {
     super(messages.join(" "));
     this.name = "UploadError";
     this.messages = messages;
     this.retryable = retryable;
     this.final = final;
+    this.refused = refused;
   }
 }
 

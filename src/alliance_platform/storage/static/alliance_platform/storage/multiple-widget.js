@@ -13,7 +13,8 @@
 import { watchDrops } from "./drop-target.js";
 import { MESSAGES } from "./messages.js";
 import { Limiter } from "./queue.js";
-import { AsyncUploadWidget, describe, nameFromField } from "./widget.js";
+import { recallValue, rememberValue } from "./history-memory.js";
+import { AsyncUploadWidget, describe, nameFromField, refusedItems } from "./widget.js";
 
 const DEFAULT_CONCURRENCY = 3;
 const ROW_SELECTOR = "[data-upload-item]";
@@ -149,14 +150,24 @@ export class AsyncMultipleUploadWidget {
     return widget;
   }
 
-  /** Rows for the files the server kept (the hidden input) and for those it refused (`data-refused`). */
+  /**
+   * Rows for the files the server kept (the hidden input; or, coming Back to the page, the files it held when
+   * the user left) and for those it refused (`data-refused`).
+   */
   restore() {
-    for (const item of parseList(this.hiddenInput?.value)) {
+    const input = this.hiddenInput;
+    this.renderedValue = input?.value ?? "";
+    const restored = recallValue(input);
+    if (restored !== null) input.value = restored;
+    for (const item of parseList(input?.value)) {
       if (item && typeof item.key === "string") this.addRow({ value: JSON.stringify(item), name: String(item.name ?? "") });
     }
-    for (const item of parseList(this.root.dataset.refused)) {
-      if (item && typeof item.name === "string") this.addRow().showRefused(item.name, [String(item.error ?? "")]);
-    }
+    for (const item of refusedItems(this.root)) this.addRow().showRefused(item.name, [item.error]);
+  }
+
+  /** Whether leaving the page would lose work (see AsyncUploadWidget.hasUnsavedUpload). */
+  get hasUnsavedUpload() {
+    return this.widgets.some((widget) => widget.hasUnsavedUpload);
   }
 
   /** After any change of a row: a row left empty (cancelled, removed, dismissed) goes; the value follows. */
@@ -220,6 +231,7 @@ export class AsyncMultipleUploadWidget {
     const input = this.hiddenInput;
     if (input && input.value !== value) {
       input.value = value;
+      rememberValue(input, this.renderedValue);
       input.dispatchEvent(new Event("input", { bubbles: true }));
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }

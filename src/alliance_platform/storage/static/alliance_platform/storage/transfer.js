@@ -48,9 +48,11 @@ async function requestPlan({ url, params, token }) {
     // An expired session typically shows up as a redirect to a login page that answers 200 with HTML.
     throw new UploadError([response.redirected ? MESSAGES.signedOut : MESSAGES.planMalformed]);
   }
-  // 400 carries {field: [messages]} (show them all); 403 and 429 carry {detail}.
+  // 400 carries {field: [messages]} (show them all); 403 and 429 carry {detail}. A 400 (the file is not allowed)
+  // or a 403 (the user may not upload here) would be the same answer again; a 429 passes.
   const messages = response.status === 400 ? collectMessages(body) : collectMessages(body?.detail);
-  throw new UploadError(messages.length ? messages : [MESSAGES.planFailed(response.status)]);
+  const refused = response.status === 400 || response.status === 403;
+  throw new UploadError(messages.length ? messages : [MESSAGES.planFailed(response.status)], { refused });
 }
 
 function planParams(field, file) {

@@ -6,8 +6,10 @@
 
 import { watchDrops } from "./drop-target.js";
 import { acceptEntries, checkFile, isImageFile, readImageSize } from "./files.js";
+import { recallValue, rememberValue } from "./history-memory.js";
 import { MESSAGES, UploadError } from "./messages.js";
 import { parallelParts } from "./multipart.js";
+import { ProgressMeter } from "./progress.js";
 import { csrfToken, isAbort } from "./requests.js";
 import { releaseSession } from "./resume-store.js";
 import { abandon, discardUpload, resumeKey, transfer } from "./transfer.js";
@@ -46,6 +48,23 @@ export function nameFromField(root, input) {
 const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, previewUrl: null, ownsPreview: false });
 
 /**
+ * The files the server refused when the form was submitted, from the root's `data-refused` (rendered by the
+ * widget's template): [{name, error}]. Both widgets show them with `showRefused()`.
+ */
+export function refusedItems(root) {
+  let items = [];
+  try {
+    items = JSON.parse(root.dataset.refused || "[]");
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(items)) return [];
+  return items
+    .filter((item) => item && typeof item.name === "string")
+    .map((item) => ({ name: item.name, error: String(item.error ?? "") }));
+}
+
+/**
  * One widget. Its state is:
  *  - `committed`: what the hidden input holds (nothing, the saved file, or a finished upload; `planned` is the
  *    key of an upload this page made, which is discarded on the server once the field lets go of it);
@@ -61,6 +80,9 @@ const EMPTY = Object.freeze({ kind: "empty", value: "", name: "", url: null, pre
  * (a queue.js Limiter) makes its upload wait for a free slot; `acceptsDrops: false` leaves dropping to that
  * widget; `isDisabled` says whether it is disabled (a row has no file input of its own); `onRender(widget)` is
  * called after every render and `onAnnounce(message, kind)` with every status message.
+ *
+ * Projects can follow what happens through CustomEvents dispatched on the root (bubbling): `ap-upload:uploaded`,
+ * `ap-upload:failed` and `ap-upload:removed`, each with `detail` {name, key} (see docs/usage.md, "Events").
  */
 export class AsyncUploadWidget {
   constructor(
@@ -85,6 +107,11 @@ export class AsyncUploadWidget {
     this.bindEvents();
     if (acceptsDrops) watchDrops(this.root, { isDisabled: () => this.disabled, onDrop: (files) => this.onDrop(files) });
     this.guardForm(this.hiddenInput?.form);
+    // Rows of the widget for several files have no `data-refused`: that widget makes refused rows itself.
+    const [refused] = refusedItems(this.root);
+    if (refused) this.showRefused(refused.name, [refused.error]);
+    // Back from the bfcache: the page is as it was left, but other scripts may have changed the hidden input.
+    window.addEventListener("pageshow", (event) => event.persisted && this.adoptInputValue());
     this.render();
   }
 
@@ -137,9 +164,32 @@ export class AsyncUploadWidget {
     return this.phase === "idle" ? this.committed.name : (this.pending?.file.name ?? "");
   }
 
-  /** What the server rendered: the saved file (with its link), an upload kept after a form error, or nothing. */
+  /**
+   * Whether leaving the page would lose work: a file uploading, or one uploaded on this page that its form has
+   * not submitted yet (the page asks; see async-upload.js).
+   */
+  get hasUnsavedUpload() {
+    return this.phase === "uploading" || Boolean(this.committed.planned);
+  }
+
+  /**
+   * What the hidden input holds at the start: what the server rendered (the saved file with its link, an upload
+   * kept after a form error, or nothing), or the value the user had when they left the page and came Back.
+   */
   readInitialValue() {
-    const value = this.hiddenInput?.value ?? "";
+    const input = this.hiddenInput;
+    // Kept to tell, later, whether the input still holds what the server rendered.
+    this.renderedValue = input?.value ?? "";
+    const restored = recallValue(input);
+    if (restored !== null) input.value = restored;
+    return this.readValue(input?.value ?? "", { rendered: restored === null });
+  }
+
+  /**
+   * The state for `value`. The server-`rendered` value has its name, link and preview in the DOM already;
+   * another one (restored, or set by another script) carries them in its JSON.
+   */
+  readValue(value, { rendered }) {
     if (!value) return EMPTY;
     let parsed = {};
     try {
@@ -147,15 +197,19 @@ export class AsyncUploadWidget {
     } catch {
       // Keep the value as it is: the server decides what it means.
     }
-    const url = this.part("current-link")?.getAttribute("href") || parsed.url || null;
-    return {
-      kind: url ? "existing" : "done",
-      value,
-      name: this.part("filename")?.textContent.trim() || parsed.name || "",
-      url,
-      previewUrl: this.part("preview")?.getAttribute("src") || null,
-      ownsPreview: false,
-    };
+    const fromDom = (read) => (rendered ? read() : null);
+    const url = fromDom(() => this.part("current-link")?.getAttribute("href")) || parsed.url || null;
+    const name = fromDom(() => this.part("filename")?.textContent.trim()) || parsed.name || "";
+    const previewUrl = fromDom(() => this.part("preview")?.getAttribute("src")) || (this.isImageField && url) || null;
+    return { kind: url ? "existing" : "done", value, name: String(name), url, previewUrl, ownsPreview: false };
+  }
+
+  /** The hidden input holds something else than the widget thinks (see the constructor): show that. */
+  adoptInputValue() {
+    const value = this.hiddenInput?.value ?? "";
+    if (this.phase !== "idle" || value === this.committed.value) return;
+    this.committed = this.readValue(value, { rendered: value === this.renderedValue });
+    this.render();
   }
 
   /** Tie the hint and the file name to the controls for screen readers (see `describe` and `nameFromField`). */
@@ -273,6 +327,7 @@ export class AsyncUploadWidget {
     this.phase = "uploading";
     this.errors = [];
     this.blockedMessage = null;
+    pending.meter = new ProgressMeter(file.size);
     this.setProgress(0);
     const queued = Boolean(this.limiter?.isFull);
     if (queued) this.announce(MESSAGES.queued(file.name), "queued");
@@ -282,7 +337,7 @@ export class AsyncUploadWidget {
     // Decoding runs alongside the upload; the dimensions are only hints, the server reads the real ones.
     const dimensions = this.isImageField && pending.previewUrl ? readImageSize(pending.previewUrl) : null;
     const token = csrfToken(this.hiddenInput?.form);
-    const onProgress = (fraction) => isCurrent() && this.setProgress(fraction);
+    const onProgress = (fraction) => isCurrent() && this.setProgress(fraction, pending.meter);
     const send = () => {
       if (queued && isCurrent()) this.announce(MESSAGES.uploading(file.name), "uploading");
       return transfer(pending, {
@@ -302,6 +357,8 @@ export class AsyncUploadWidget {
     } catch (error) {
       if (!isCurrent() || isAbort(error)) return;
       if (!(error instanceof UploadError)) console.error(error);
+      // Refused by the server (not allowed, not permitted): the same file would only be refused again.
+      if (error instanceof UploadError && error.refused) pending.retryable = false;
       this.fail(error instanceof UploadError ? error.messages : [MESSAGES.unexpected]);
     }
   }
@@ -324,21 +381,32 @@ export class AsyncUploadWidget {
     });
     this.announce(MESSAGES.uploaded(file.name), "uploaded", { forMs: UPLOADED_STATUS_MS });
     this.render();
+    this.emit("uploaded", { name: file.name, key });
   }
 
-  fail(messages) {
+  /** Show why the file failed. `emit: false` for a refusal the server rendered: nothing happened on this page. */
+  fail(messages, { emit = true } = {}) {
     this.phase = "error";
     this.errors = messages;
     this.blockedMessage = null;
     this.announce("", "failed");
     this.render();
+    if (emit) this.emit("failed", { name: this.pending?.file.name ?? "", key: this.pending?.key ?? null, messages });
   }
 
-  /** Show a file the server refused (after the form was submitted) and why; there is nothing to retry. */
+  /**
+   * Show a file the server refused (after the form was submitted) and why. There is nothing to retry: the user
+   * can choose another file, or dismiss this one and keep what the field held before.
+   */
   showRefused(name, messages) {
     this.discardPending();
     this.pending = { file: { name }, previewUrl: null, retryable: false, abort: null };
-    this.fail(messages);
+    this.fail(messages, { emit: false });
+  }
+
+  /** Tell the page's own scripts (docs/usage.md, "Events"): `ap-upload:<type>` on the root, bubbling. */
+  emit(type, detail) {
+    this.root.dispatchEvent(new CustomEvent(`ap-upload:${type}`, { bubbles: true, detail }));
   }
 
   /** Stop the upload (or dismiss the error) and go back to what the field held before. */
@@ -358,13 +426,15 @@ export class AsyncUploadWidget {
 
   /** Empty the field. For a saved file this means "delete it" once the form is saved. */
   clear() {
-    const hadSavedFile = this.committed.kind === "existing";
+    const removed = this.committed;
+    const hadSavedFile = removed.kind === "existing";
     this.discardPending();
     this.phase = "idle";
     this.errors = [];
     this.setCommitted(EMPTY);
     this.announce(hadSavedFile ? MESSAGES.removedSaved : MESSAGES.removed, "removed");
     this.render();
+    if (removed.kind !== "empty") this.emit("removed", { name: removed.name, key: keyOf(removed.value) });
   }
 
   /** The form was submitted while this widget uploads: say why nothing happens. */
@@ -408,19 +478,29 @@ export class AsyncUploadWidget {
     const input = this.hiddenInput;
     if (input && input.value !== next.value) {
       input.value = next.value;
+      rememberValue(input, this.renderedValue);
       // Let other scripts (dirty-form warnings, dependent fields) notice, as if the user had typed.
       input.dispatchEvent(new Event("input", { bubbles: true }));
       input.dispatchEvent(new Event("change", { bubbles: true }));
     }
   }
 
-  setProgress(fraction) {
+  /**
+   * The bar, the percentage and, with the upload's `meter`, bytes sent, speed and time left. None of these is a
+   * live region: screen readers hear the status messages (uploading, uploaded), not every step.
+   */
+  setProgress(fraction, meter = null) {
     // Hold at 99% until storage has answered: all bytes sent is not the same as stored.
     const percent = fraction >= 1 ? 100 : Math.min(99, Math.max(0, Math.floor(fraction * 100)));
     const progress = this.part("progress");
     const text = this.part("progress-text");
+    const detail = this.part("progress-detail");
     if (progress) progress.value = percent;
     if (text) text.textContent = `${percent}%`;
+    if (detail) {
+      meter?.update(fraction * meter.total);
+      detail.textContent = meter ? meter.describe() : "";
+    }
   }
 
   /**
@@ -521,5 +601,15 @@ export class AsyncUploadWidget {
     const cancel = this.part("cancel");
     const target = cancel && !cancel.hidden ? cancel : this.fileInput;
     target?.focus({ preventScroll: true });
+  }
+}
+
+/** The key in a value the widget holds (JSON {key, name}), or null. */
+function keyOf(value) {
+  try {
+    const key = JSON.parse(value)?.key;
+    return typeof key === "string" ? key : null;
+  } catch {
+    return null;
   }
 }
