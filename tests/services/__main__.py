@@ -1,7 +1,7 @@
-"""By hand: ``python -m tests.services start NAME DIR`` starts one service (``postgres``, ``s3`` or ``azure``) in
-the fresh directory DIR and prints the environment variables that point the tests at it; ``stop NAME DIR`` stops
-it again (from any shell); ``stop-all DIR`` stops every service started under DIR (what the test command's exit
-handler runs, in case a run was killed before it could stop its own)."""
+"""By hand: ``python -m tests.services start NAME DIR`` starts one service (``postgres``, ``s3``, ``azure``,
+``redis`` or ``clamd``) in the fresh directory DIR and prints the environment variables that point the tests at
+it; ``stop NAME DIR`` stops it again (from any shell); ``stop-all DIR`` stops every service started under DIR
+(what the test command's exit handler runs, in case a run was killed before it could stop its own)."""
 
 from __future__ import annotations
 

@@ -22,6 +22,8 @@ class Service:
     name: ClassVar[str]
     #: The ports tried first, moved up together when one is taken (see ``process.pick_ports``).
     default_ports: ClassVar[tuple[int, ...]]
+    #: Started by ``--services=all``. The services only some tests need are named one by one instead.
+    in_all: ClassVar[bool] = True
 
     def __init__(self, directory: Path, ports: tuple[int, ...] | None = None):
         self.directory = Path(directory).resolve()

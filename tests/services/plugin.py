@@ -1,13 +1,18 @@
 """The pytest plugin that starts the services a run needs (loaded for every run through ``addopts``).
 
-``pytest --services=s3,azure`` (or ``postgres``, or ``all``; ``AP_TEST_SERVICES`` works too) starts them before
-Django reads its settings, so their ports (free ones, the usual ones when they are free) reach ``tests/settings.py``
-and the fixtures through the ``AP_TEST_*`` variables, and stops them when the run ends, however it ends. A
-service's data, log and pid live under ``AP_TEST_SERVICES_DIR`` when it is set (the test command passes one, so
-that its exit handler can stop what a killed run left behind), else under a temporary directory that is removed.
+``pytest --services=s3,azure`` (or ``postgres``, ``redis``, ``clamd``, or ``all``; ``AP_TEST_SERVICES`` works too)
+starts them before Django reads its settings, so their ports (free ones, the usual ones when they are free) reach
+``tests/settings.py`` and the fixtures through the ``AP_TEST_*`` variables, and stops them when the run ends,
+however it ends. A service's data, log and pid live under ``AP_TEST_SERVICES_DIR`` when it is set (the test
+command passes one, so that its exit handler can stop what a killed run left behind), else under a temporary
+directory that is removed.
 
 Starting ``postgres`` makes the run use it (``AP_TEST_DB=postgres``). A run that starts services also sets
 ``AP_TEST_REQUIRE_SERVICES=1``: a test that cannot reach one fails instead of skipping.
+
+``all`` means every service whose ``in_all`` is set, which leaves out Redis and ClamAV: only the tests of
+background tasks and virus scanning need them, so a run names them (``--services=all,redis,clamd``) rather than
+every run paying for them.
 """
 
 from __future__ import annotations
@@ -21,19 +26,26 @@ import pytest
 
 from . import SERVICES, ServiceError, ServiceSet
 
+#: What ``--services=all`` starts.
+ALL = [name for name, service in SERVICES.items() if service.in_all]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--services",
         default=os.environ.get("AP_TEST_SERVICES", ""),
-        help=f"start these services for the run: a comma-separated list of {', '.join(SERVICES)}, or 'all'",
+        help=(
+            f"start these services for the run: a comma-separated list of {', '.join(SERVICES)}, or 'all' "
+            f"({', '.join(ALL)})"
+        ),
     )
 
 
 def requested(value: str) -> dict[str, type]:
     names = [name.strip() for name in value.split(",") if name.strip()]
-    if names == ["all"]:
-        names = list(SERVICES)
+    if "all" in names:
+        # "all,redis": everything "all" means, and the opt-in ones named besides it.
+        names = [*ALL, *(name for name in names if name != "all" and name not in ALL)]
     unknown = [name for name in names if name not in SERVICES]
     if unknown:
         raise pytest.UsageError(f"--services: unknown {', '.join(unknown)} (known: {', '.join(SERVICES)}, all)")
