@@ -8,7 +8,10 @@ import socket
 import subprocess
 import sys
 
-from tests.services import SERVICES
+import pytest
+
+from tests.services import SERVICES, ClamAV, Redis, ServiceError, clamd, redis
+from tests.services.plugin import requested
 from tests.services.process import ROOT, ServerProcess, nothing_listens, pick_ports
 
 
@@ -49,4 +52,101 @@ def test_stop_all_of_a_directory_without_services_does_nothing(tmp_path: Path):
 
 
 def test_every_service_is_known_by_the_name_the_plugin_takes():
-    assert set(SERVICES) == {"postgres", "s3", "azure"}
+    assert set(SERVICES) == {"postgres", "s3", "azure", "redis", "clamd"}
+
+
+def test_all_leaves_out_the_services_only_background_tasks_need_unless_named():
+    assert list(requested("all")) == ["postgres", "s3", "azure"]
+    assert list(requested("all,clamd,redis")) == ["postgres", "s3", "azure", "clamd", "redis"]
+    assert list(requested("redis,clamd")) == ["redis", "clamd"]
+
+
+def binary_or_skip(find) -> None:
+    """Skips a test whose server is not installed, unless services are required (as in the test command, which
+    installs them), where that is a failure."""
+    try:
+        find()
+    except ServiceError as exc:
+        if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+def stop_by_hand(name: str, directory: Path) -> None:
+    """``python -m tests.services stop``: another process than the one that started it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.services", "stop", name, str(directory)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_redis_starts_answers_and_stops_and_a_second_one_picks_another_port(tmp_path: Path):
+    binary_or_skip(redis.redis_server_binary)
+    first = Redis(tmp_path / "first").start()
+    try:
+        assert first.env() == {"AP_TEST_REDIS_URL": f"redis://127.0.0.1:{first.port}/0"}
+        assert redis.command(first.port, "SET", "greeting", "hello") == b"OK"
+        assert redis.command(first.port, "GET", "greeting") == b"hello"
+        assert redis.command(first.port, "GET", "missing") is None
+        with pytest.raises(redis.RedisError):
+            redis.command(first.port, "NO-SUCH-COMMAND")
+
+        second = Redis(tmp_path / "second").start()
+        try:
+            assert second.port != first.port
+            assert redis.command(second.port, "GET", "greeting") is None, "a server of its own, not the first"
+        finally:
+            second.stop()
+        assert nothing_listens(second.port)
+        assert redis.command(first.port, "GET", "greeting") == b"hello", "stopping the second left the first alone"
+    finally:
+        stop_by_hand("redis", first.directory)
+    assert nothing_listens(first.port)
+    assert not (first.directory / "pid").exists()
+
+
+def test_clamd_tells_clean_bytes_from_eicar_and_a_second_one_picks_another_port(tmp_path: Path):
+    binary_or_skip(clamd.clamd_binary)
+    first = ClamAV(tmp_path / "first").start()
+    try:
+        socket_path = str(first.socket_path)
+        assert first.env() == {
+            "AP_TEST_CLAMD_SOCKET": socket_path,
+            "AP_TEST_CLAMD_HOST": "127.0.0.1",
+            "AP_TEST_CLAMD_PORT": str(first.port),
+        }
+        assert len(clamd.EICAR) == 68
+        for address in (socket_path, ("127.0.0.1", first.port)):
+            assert clamd.scan(address, b"nothing to see here\n" * 1000) == clamd.CLEAN
+            assert clamd.scan(address, clamd.EICAR) == clamd.FOUND_EICAR
+            assert clamd.scan(address, b"") == clamd.CLEAN
+        # In several chunks, as a file is streamed: clamd joins them before it matches.
+        assert clamd.scan(socket_path, clamd.EICAR, chunk_size=10) == clamd.FOUND_EICAR
+        assert clamd.FOUND_EICAR == "stream: Test.EICAR.Local.UNOFFICIAL FOUND"
+        # The whole file is signed, not a part of it: EICAR inside other bytes is another file.
+        assert clamd.scan(socket_path, clamd.EICAR + b"!") == clamd.CLEAN
+
+        second = ClamAV(tmp_path / "second").start()
+        try:
+            assert second.port != first.port and second.socket_path != first.socket_path
+            assert clamd.scan(str(second.socket_path), clamd.EICAR) == clamd.FOUND_EICAR
+        finally:
+            second.stop()
+        assert nothing_listens(second.port) and not clamd.ping(str(second.socket_path))
+        assert clamd.ping(socket_path), "stopping the second left the first alone"
+    finally:
+        stop_by_hand("clamd", first.directory)
+    assert nothing_listens(first.port) and not clamd.ping(str(first.socket_path))
+    assert not (first.directory / "pid").exists()
+
+
+def test_clamd_refuses_a_directory_too_long_for_its_socket(tmp_path: Path):
+    service = ClamAV(tmp_path / ("d" * 120))
+    with pytest.raises(ServiceError, match="too long for a Unix socket"):
+        service.start()
+    assert not (service.directory / "pid").exists()
