@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh [extra pytest args...]     # e.g. scripts/test.sh -x -k upload
 #
-# 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv, npm, gettext),
+# 1. installs system packages if missing (Chromium, PostgreSQL, python3-venv, npm, gettext, redis-server,
+#    clamav-daemon),
 # 2. builds the wheel and installs it with its `test` extra into .venv-test/ -- the tests import the
 #    installed wheel, never the source tree, so packaging mistakes (missing templates/static files) fail here,
 # 3. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests and without the
@@ -162,8 +163,12 @@ install_system_packages() {
     command -v npm >/dev/null || wanted+=(npm)
     # GNU gettext: tests/test_translations.py checks the catalogs with makemessages and msgfmt.
     command -v msgfmt >/dev/null || wanted+=(gettext)
+    # Redis and ClamAV's daemon: test services for background tasks and virus scanning (tests/services/redis.py,
+    # clamd.py), run by the suite on ports and sockets of their own, never as the system services.
+    command -v redis-server >/dev/null || wanted+=(redis-server)
+    [[ -x /usr/sbin/clamd ]] || command -v clamd >/dev/null || wanted+=(clamav-daemon)
     if ((${#wanted[@]} == 0)); then
-        echo "chromium, postgresql, venv support, npm and gettext already installed"
+        echo "chromium, postgresql, venv support, npm, gettext, redis-server and clamd already installed"
         return 0
     fi
     if [[ $EUID -ne 0 ]]; then
@@ -177,6 +182,24 @@ install_system_packages() {
         apt-get update
         apt-get install -y "${wanted[@]}"
     fi
+    stop_system_services "${wanted[@]}"
+}
+
+# On a machine run by systemd, installing redis-server or clamav-daemon also starts them as system services
+# (and freshclam, which downloads signatures for ever after). The tests do not use them: when this script has
+# just installed them, they are stopped and disabled again. Without systemd (a container) nothing was started.
+stop_system_services() {  # stop_system_services PACKAGE...
+    local units=() package
+    [[ -d /run/systemd/system ]] || return 0
+    for package in "$@"; do
+        case $package in
+            redis-server) units+=(redis-server.service) ;;
+            clamav-daemon) units+=(clamav-daemon.service clamav-daemon.socket clamav-freshclam.service) ;;
+        esac
+    done
+    ((${#units[@]} > 0)) || return 0
+    echo "stopping and disabling the system services the tests do not use: ${units[*]}"
+    systemctl disable --now "${units[@]}" || echo "warning: could not stop ${units[*]}" >&2
 }
 
 make_venv() {
