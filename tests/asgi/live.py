@@ -20,6 +20,8 @@ import time
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from tests.services.process import log_tail
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 MIB = 1024 * 1024
@@ -61,6 +63,18 @@ def migrate(workdir: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, f"migrate failed:\n{result.stdout}\n{result.stderr}"
+
+
+def stop_child(process: subprocess.Popen | None, *, patience: float) -> None:
+    """Terminate a server this test process started, killing it if it has not exited after ``patience`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=patience)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def free_port() -> int:
@@ -141,20 +155,10 @@ class UvicornServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_child(process, patience=10)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
     # Requests.
 

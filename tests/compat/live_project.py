@@ -16,7 +16,8 @@ from urllib.parse import urljoin
 
 import requests
 
-from tests.asgi.live import HOST, ROOT, free_port, poll_until
+from tests.asgi.live import HOST, ROOT, free_port, poll_until, stop_child
+from tests.services.process import log_tail
 
 SETTINGS = "tests.reference_project.settings"
 PASSWORD = "reference-pw-0123"
@@ -103,20 +104,10 @@ class LiveProject:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_child(process, patience=15)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, lines)
 
     def url(self, path: str) -> str:
         return urljoin(f"http://{HOST}:{self.port}/", path)
