@@ -109,10 +109,10 @@ class AsyncUploadStorage(Storage):
     ) -> GenerateUploadUrlResponse | str:
         """How the browser uploads exactly ``name`` (a temporary key): a plan, or just a URL to ``PUT`` it to.
 
-        The plan endpoint always passes ``expire`` (seconds), ``fields`` (form fields for a presigned POST: the
-        declared ``Content-Type`` and the client's ``params``) and ``conditions`` (S3 POST policy conditions,
+        The plan endpoint always passes ``fields`` (form fields for a presigned POST: the declared
+        ``Content-Type`` and the client's ``params``) and ``conditions`` (S3 POST policy conditions,
         ``content-length-range`` for the field's limit): the keyword arguments every backend written for this
-        contract takes. ``max_size``, ``content_type``, ``size`` and ``endpoints`` (this site's URLs for
+        contract takes. It passes no ``expire``: the method's own default applies. ``max_size``, ``content_type``, ``size`` and ``endpoints`` (this site's URLs for
         ``endpoint_purposes``) are passed only to backends whose method names them, so older backends keep working.
         """
         raise NotImplementedError

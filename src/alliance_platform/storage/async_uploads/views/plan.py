@@ -94,8 +94,9 @@ def _contract_arguments(params: dict[str, Any], content_type: str | None, max_by
     ``fields`` are the client's ``params`` with the declared content type (the one the restrictions checked: a
     ``Content-Type`` in ``params`` is dropped, never signed in its place); ``conditions`` are S3 POST policy
     conditions for the field's size limit and the type. (No ``expire``: a backend signs for
-    ``UPLOAD_URL_EXPIRY`` unless told otherwise, as the reference's view left it.) Built-in backends sign neither: they build their policy
-    from the declared type, the field's limit and their own settings, so ``params`` reach custom backends only.
+    ``UPLOAD_URL_EXPIRY`` unless told otherwise, as the reference's view left it.) Built-in backends sign
+    neither: they build their policy from the declared type, the field's limit and their own settings, so
+    ``params`` reach custom backends only.
     """
     fields = {name: value for name, value in params.items() if name.lower() != "content-type"}
     if content_type:
