@@ -58,6 +58,32 @@ class AlliancePlatformStorageSettingsType(TypedDict, total=False):
     #: Callable, or its dotted path, ``(request) -> user | None`` recognising API clients that send a token instead
     #: of a session cookie. Default ``None``: sessions only.
     AUTHENTICATE_REQUEST: str | Callable[[HttpRequest], Any] | None
+    #: Where promotion (and the scan before it) runs: ``"request"``, after the saving transaction commits, or
+    #: ``"task"``, as a task of Django's Tasks framework. Default ``"request"``.
+    PROMOTION: str
+    #: The task backend alias (``settings.TASKS``) the library's tasks are enqueued on. Default ``"default"``.
+    TASK_BACKEND: str
+    #: The queue the library's tasks are enqueued on. Default ``"default"``.
+    TASK_QUEUE: str
+    #: Attempts a promotion task makes before it leaves the failure on the temp row for a person. Default 5.
+    PROMOTION_ATTEMPTS: int
+    #: Seconds before the first retry of a failed promotion task; doubled for each further one. Default 30.
+    PROMOTION_RETRY_DELAY: int
+    #: Callable, or its dotted path, that scans an upload before it is promoted (see ``async_uploads.scanning``).
+    #: Default ``None``: no scan.
+    SCANNER: str | Callable[..., Any] | None
+    #: Where an infected upload goes: a key prefix it is moved under, or ``None`` to delete it. Default ``None``.
+    QUARANTINE_PREFIX: str | None
+    #: Shown (and sent as the 409 response) when a file not yet scanned clean is downloaded. Default: a
+    #: translated "This file is being checked for viruses; try again in a moment."
+    UNSCANNED_DOWNLOAD_MESSAGE: str | None
+    #: ``clamd``'s address for the ClamAV scanner: ``unix:///path/to/clamd.sock`` or ``tcp://host:port``.
+    CLAMD_ADDRESS: str
+    #: Seconds the ClamAV scanner waits for ``clamd`` to answer. Default 120.
+    CLAMD_TIMEOUT: float
+    #: Delete a field's previous file once a change that replaced or removed it is committed (unless another
+    #: record still holds it). A field's ``delete_replaced`` argument overrides it. Default ``False``.
+    DELETE_REPLACED_FILES: bool
 
 
 DEFAULTS: dict[str, Any] = {
@@ -101,6 +127,26 @@ DEFAULTS: dict[str, Any] = {
     # recognised. ``"alliance_platform.storage.async_uploads.rest_framework.authenticate"`` uses DRF's
     # DEFAULT_AUTHENTICATION_CLASSES. ``None``: sessions only.
     "AUTHENTICATE_REQUEST": None,
+    # "request": promote after the saving transaction commits, in the request (no worker needed). "task": enqueue
+    # the promotion (and the scan before it) through Django's Tasks framework; a worker runs it.
+    "PROMOTION": "request",
+    # The alias in settings.TASKS and the queue the library's tasks go to.
+    "TASK_BACKEND": "default",
+    "TASK_QUEUE": "default",
+    # A failing promotion task is tried this many times in all, the pause doubling from PROMOTION_RETRY_DELAY.
+    "PROMOTION_ATTEMPTS": 5,
+    "PROMOTION_RETRY_DELAY": 30,
+    # Callable (or dotted path) scanning each upload before promotion; None: uploads are not scanned.
+    "SCANNER": None,
+    # Key prefix infected uploads are moved under; None: they are deleted.
+    "QUARANTINE_PREFIX": None,
+    # The message a download of a file not yet scanned clean gets; None: the library's translated one.
+    "UNSCANNED_DOWNLOAD_MESSAGE": None,
+    # Where the ClamAV scanner finds clamd, and how long it waits for an answer.
+    "CLAMD_ADDRESS": "unix:///run/clamav/clamd.ctl",
+    "CLAMD_TIMEOUT": 120,
+    # Delete a field's previous file once a change replacing or removing it is committed (fields may override).
+    "DELETE_REPLACED_FILES": False,
 }
 
 
@@ -120,6 +166,15 @@ class StorageSettings:
     def authenticate_request_function(self):
         value = self.AUTHENTICATE_REQUEST
         return import_string(value) if isinstance(value, str) else value
+
+
+    def scanner_function(self):
+        value = self.SCANNER
+        return import_string(value) if isinstance(value, str) else value
+
+    @property
+    def promotes_in_tasks(self) -> bool:
+        return self.PROMOTION == "task"
 
 
 storage_settings = StorageSettings()

@@ -1,0 +1,38 @@
+"""The library's tasks for Django's Tasks framework (``django.tasks`` on Django 6, the ``django-tasks`` backport on
+4.2-5.2: ``pip install alliance-platform-storage[tasks]``).
+
+Each task only unpacks JSON arguments and calls the function that owns the rule, so a task run twice, or two
+runs at once, are as safe as the function is: promotion and cleanup take each upload's claim first.
+
+Promotion is enqueued by the library itself when ``STORAGE["PROMOTION"] = "task"``. The others are for a
+scheduler (cron, RQ's scheduler, Celery beat) to enqueue periodically, e.g.
+``cleanup_expired_uploads.enqueue(age_hours=24)``; see docs/operations.md.
+"""
+
+from __future__ import annotations
+
+try:
+    from django.tasks import task
+except ImportError:
+    try:
+        from django_tasks import task
+    except ImportError as exc:
+        raise ImportError(
+            "Running alliance_platform.storage's work as tasks needs Django 6's django.tasks or the django-tasks "
+            "backport: pip install 'alliance-platform-storage[tasks]'."
+        ) from exc
+
+from . import promotion_jobs
+
+
+@task()
+def promote_upload(field_id: str, record_pk: str, temp_key: str, using: str = "default", attempt: int = 1) -> str:
+    """Scan (when a scanner is set) and promote ``temp_key`` for the record; retried with a growing pause."""
+    return promotion_jobs.promote_upload(field_id, record_pk, temp_key, using, attempt)
+
+
+@task()
+def resume_promotions(older_than_seconds: float = 300) -> int:
+    """Enqueue again the promotions of uploads whose records are saved but still unpromoted (a worker died, the
+    broker lost the task); returns how many."""
+    return promotion_jobs.resume_promotions(older_than_seconds)
