@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "alliance_platform.storage",
     "gallery",
     "tests.testapp",
+    # The database task backend's table, so that tests can enqueue on it for their real workers (tests/tasks).
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +85,8 @@ STORAGES = {
 }
 
 ALLIANCE_PLATFORM = {"STORAGE": {}}
+# The broker of the RQ task backend (tests/tasks), when the run started Redis (--services=...,redis).
+RQ_QUEUES = {"default": {"URL": os.environ.get("AP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/admin/login/"

@@ -31,7 +31,7 @@ def run_after_commit(job: Callable[..., Any], *args: Any, using: str = "default"
         transaction.on_commit(partial(job, *args), using=using)
 
 
-def enqueue(task_name: str, *args: Any, delay: float | None = None) -> None:
+def enqueue(task_name: str, *args: Any, delay: float | None = None) -> Any:
     """Enqueue the library task ``task_name`` on the configured backend and queue, after ``delay`` seconds when
     the backend can defer tasks (otherwise at once).
 
@@ -46,6 +46,7 @@ def enqueue(task_name: str, *args: Any, delay: float | None = None) -> None:
     if delay and task.get_backend().supports_defer:
         task = task.using(run_after=timezone.now() + timedelta(seconds=delay))
     try:
-        task.enqueue(*args)
+        return task.enqueue(*args)
     except Exception as exc:
         logger.error("Could not enqueue %s%r: %s", task_name, args, exc, exc_info=exc)
+        return None

@@ -30,6 +30,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..settings import storage_settings
 from .claims import claim_batch, release_batch
 from .fields import AsyncFileField
 from .promotion import promote
@@ -210,6 +211,41 @@ def sweep_orphans(age_hours: float, report: CleanupReport, *, batch_size: int = 
             report.failures.append(_describe_storage(storage))
 
 
+def abort_stale_multipart_uploads(*, batch_size: int = 1000) -> CleanupReport:
+    """Abort the multipart uploads (block lists) whose upload window (``MULTIPART_UPLOAD_EXPIRY``) has passed:
+    their parts cost storage and can no longer be completed. Uploads a record claimed are left alone (their
+    object is complete, or promotion is on its way); rows stay for ``cleanup_expired``, with the upload id cleared
+    once aborted. Unfinished uploads no row accounts for are aborted too. Cheaper than a full cleanup, so it can
+    run often."""
+    report = CleanupReport()
+    cutoff = timezone.now() - timedelta(seconds=storage_settings.MULTIPART_UPLOAD_EXPIRY)
+    condition = ~Q(upload_id="") & Q(object_id="", moved_to_location="", created_at__lt=cutoff)
+    candidates = AsyncTempFile.objects.filter(condition).order_by("pk")
+    last_pk = 0
+    while batch := list(candidates.filter(pk__gt=last_pk).values_list("pk", flat=True)[:batch_size]):
+        last_pk = batch[-1]
+        won, token = claim_batch(batch, condition)
+        try:
+            for row in won:
+                storage = _storage_of(row)
+                if (
+                    storage is not None
+                    and storage.supports_multipart
+                    and _abort_upload(storage, row.key, row.upload_id)
+                ):
+                    AsyncTempFile.objects.filter(pk=row.pk).update(upload_id="")
+                    report.uploads_aborted += 1
+        finally:
+            release_batch(token)
+    for storage in _distinct_storages():
+        try:
+            _abort_orphaned_uploads(storage, cutoff, report, batch_size, dry_run=False)
+        except Exception as exc:
+            logger.warning("Could not list the unfinished uploads of %s: %s", _describe_storage(storage), exc)
+            report.failures.append(_describe_storage(storage))
+    return report
+
+
 def _sweep_storage(
     storage: AsyncUploadStorage, cutoff: datetime, report: CleanupReport, batch_size: int, dry_run: bool
 ) -> None:
@@ -223,6 +259,12 @@ def _sweep_storage(
             logger.warning("Could not delete orphaned temporary object %s: %s", key, exc)
             report.failures.append(key)
         report.orphans_deleted += len(orphans) - len(failures)
+    _abort_orphaned_uploads(storage, cutoff, report, batch_size, dry_run)
+
+
+def _abort_orphaned_uploads(
+    storage: AsyncUploadStorage, cutoff: datetime, report: CleanupReport, batch_size: int, dry_run: bool
+) -> None:
     for uploads in _batched(storage.list_incomplete_uploads(cutoff), batch_size):
         known = set(
             AsyncTempFile.objects.filter(upload_id__in=[upload_id for _key, upload_id in uploads]).values_list(

@@ -11,3 +11,7 @@ pre_promote = Signal()
 file_promoted = Signal()
 #: Promotion failed. Arguments: ``temp_key``, ``field``, ``instance``, ``error`` (the exception).
 promotion_failed = Signal()
+#: The scanner found a threat in an upload: it was not promoted, the record's field was cleared and the object was
+#: moved to ``QUARANTINE_PREFIX`` (``quarantined_key``) or deleted (``quarantined_key`` empty). Arguments:
+#: ``temp_file`` (may be None), ``field``, ``instance``, ``threat``, ``quarantined_key``.
+upload_infected = Signal()

@@ -22,7 +22,8 @@ except ImportError:
             "backport: pip install 'alliance-platform-storage[tasks]'."
         ) from exc
 
-from . import promotion_jobs
+from ..settings import storage_settings
+from . import cleanup, promotion_jobs
 
 
 @task()
@@ -36,3 +37,17 @@ def resume_promotions(older_than_seconds: float = 300) -> int:
     """Enqueue again the promotions of uploads whose records are saved but still unpromoted (a worker died, the
     broker lost the task); returns how many."""
     return promotion_jobs.resume_promotions(older_than_seconds)
+
+
+@task()
+def cleanup_expired_uploads(age_hours: float = 48, batch_size: int | None = None) -> str:
+    """What ``manage.py cleanup_async_temp_files --age AGE_HOURS`` does; returns its summary."""
+    report = cleanup.cleanup_expired(age_hours, batch_size=batch_size or storage_settings.CLEANUP_BATCH_SIZE)
+    return report.summary(dry_run=False)
+
+
+@task()
+def abort_stale_multipart_uploads(batch_size: int | None = None) -> int:
+    """Abort multipart uploads past their upload window; returns how many."""
+    report = cleanup.abort_stale_multipart_uploads(batch_size=batch_size or storage_settings.CLEANUP_BATCH_SIZE)
+    return report.uploads_aborted

@@ -40,6 +40,11 @@ class AsyncTempFileQuerySet(models.QuerySet):
 PLANNED_BEFORE_UPGRADE = "planned-before-upgrade"
 
 
+class ScanStatus(models.TextChoices):
+    CLEAN = "clean", _("clean")
+    INFECTED = "infected", _("infected")
+
+
 def expired_condition(age_hours: float) -> models.Q:
     """Uploads that count as abandoned: planned and last verified more than ``age_hours`` ago, and never younger
     than their upload URL can still be used (a multipart upload: its whole upload window), whatever the age asks,
@@ -93,6 +98,18 @@ class AsyncTempFile(models.Model):
     contended = models.BooleanField(verbose_name=_("contended"), default=False)
     # Set once the upload has been promoted: the record (primary key as text) and the final key.
     object_id = models.CharField(verbose_name=_("record"), max_length=255, blank=True, default="")
+    # The final key a promotion chose before it started copying: a promotion interrupted after the copy (a worker
+    # killed) finishes at the same key instead of leaving a second copy, and no other upload is given that name.
+    promoting_to = models.CharField(
+        verbose_name=_("promoting to"), max_length=1000, blank=True, default="", db_index=True
+    )
+    # How many times promotion was attempted; background promotion stops retrying after PROMOTION_ATTEMPTS.
+    attempts = models.PositiveIntegerField(verbose_name=_("promotion attempts"), default=0)
+    # The scanner's verdict on the verified version (empty: not scanned yet, or no scanner), and what it found.
+    scan_status = models.CharField(
+        verbose_name=_("scan status"), max_length=16, blank=True, default="", choices=ScanStatus.choices
+    )
+    threat = models.CharField(verbose_name=_("threat found"), max_length=255, blank=True, default="")
     moved_to_location = models.CharField(verbose_name=_("promoted to"), max_length=1000, blank=True, default="")
     error = models.TextField(verbose_name=_("error"), blank=True, default="")
 
@@ -139,3 +156,7 @@ class AsyncTempFile(models.Model):
     @property
     def is_promoted(self) -> bool:
         return bool(self.moved_to_location)
+
+    @property
+    def is_infected(self) -> bool:
+        return self.scan_status == ScanStatus.INFECTED

@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..fields import AsyncFileField
+    from ..storage.base import AsyncUploadStorage
     from ..temp_files import AsyncTempFile
 
 
@@ -46,10 +47,35 @@ class ScannerUnavailable(Exception):
     """The scanner could not give a verdict (its daemon is down, too slow, or refused the stream)."""
 
 
+def awaiting_scan(storage: AsyncUploadStorage, key: str) -> bool:
+    """Whether ``key`` must not be served yet: a scanner is configured and ``key`` is an upload still in the
+    temporary area that it has not found clean (promotion happens only after a clean scan, so a promoted file
+    always passed)."""
+    from ...settings import storage_settings
+    from ..temp_files import AsyncTempFile, ScanStatus
+
+    if storage_settings.SCANNER is None or not storage.is_temporary_path(key):
+        return False
+    return not AsyncTempFile.objects.filter(key=key, scan_status=ScanStatus.CLEAN).exists()
+
+
+def unscanned_download_message() -> str:
+    from django.utils.translation import gettext
+
+    from ...settings import storage_settings
+
+    configured = storage_settings.UNSCANNED_DOWNLOAD_MESSAGE
+    return (
+        str(configured)
+        if configured
+        else gettext("This file is being checked for viruses. Please try again in a moment.")
+    )
+
+
 class Scanner(Protocol):
     def __call__(
         self, open_file: Callable[[], IO[bytes]], *, temp_file: AsyncTempFile, field: AsyncFileField
     ) -> ScanResult: ...
 
 
-__all__ = ["ScanResult", "Scanner", "ScannerUnavailable"]
+__all__ = ["ScanResult", "Scanner", "ScannerUnavailable", "awaiting_scan", "unscanned_download_message"]

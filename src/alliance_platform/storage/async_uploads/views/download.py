@@ -10,6 +10,7 @@ from django.views import View
 from ...auth import has_permission
 from ..fields import display_name
 from ..registry import AsyncFieldRegistry, default_async_field_registry
+from ..scanning import awaiting_scan, unscanned_download_message
 from .authentication import ApiClientAuthenticationMixin
 from .backend_calls import call_backend, endpoint_urls
 from .common import InstanceLookupError, get_instance, json_error
@@ -37,6 +38,8 @@ class DownloadRedirectView(ApiClientAuthenticationMixin, View):
         if not key:
             return json_error(404, detail=gettext("This record has no file."))
         storage = field.storage
+        if awaiting_scan(storage, key):
+            return json_error(409, detail=unscanned_download_message())
         url = call_backend(
             storage.generate_download_url,
             key,
