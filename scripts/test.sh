@@ -274,9 +274,9 @@ check_step "ruff check" "$VENV/bin/python" -m ruff check .
 check_step "ruff format --check" "$VENV/bin/python" -m ruff format --check .
 check_step "pytest (SQLite, no browser, no races, no workers)" \
     run_pytest AP_TEST_DB=sqlite AP_TEST_SERVICES_DIR="$TMP_ROOT/sqlite-run" -- \
-    --services=s3,azure -m "not browser and not concurrency and not worker" "$@"
+    --services=s3,azure,clamd -m "not browser and not concurrency and not worker" "$@"
 check_step "pytest (PostgreSQL + browser + races)" \
-    run_pytest AP_TEST_SERVICES_DIR="$TMP_ROOT/postgres-run" -- --services=all "$@"
+    run_pytest AP_TEST_SERVICES_DIR="$TMP_ROOT/postgres-run" -- --services=all,redis,clamd "$@"
 
 summary
 exit "$FAILED"

@@ -33,6 +33,8 @@ SIGNATURE = "Test.EICAR.Local"
 FOUND_EICAR = f"stream: {SIGNATURE}.UNOFFICIAL FOUND"
 #: What ``scan`` answers for bytes that match no signature.
 CLEAN = "stream: OK"
+#: clamd refuses streams longer than this (``StreamMaxLength``).
+STREAM_MAX_LENGTH = "8M"
 #: The longest path of a Unix socket (``sun_path``, 108 bytes with its terminating NUL).
 MAX_SOCKET_PATH = 107
 
@@ -135,6 +137,9 @@ class ClamAV(Service):
             "FixStaleSocket": "yes",
             # Never reloads: the database does not change.
             "SelfCheck": 0,
+            # Small and explicit (clamd's built-in default differs between versions), so that the tests of a
+            # stream over the limit send little: uploads the tests scan stay below it.
+            "StreamMaxLength": STREAM_MAX_LENGTH,
         }
         self.config.write_text("".join(f"{key} {value}\n" for key, value in settings.items()))
         self.process.launch([clamd_binary(), "-c", str(self.config)], log=self.log, cwd=self.directory)

@@ -10,30 +10,25 @@ watch the database and the store, polling with deadlines, while the workers do t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 import hashlib
 import json
 import os
 from pathlib import Path
-import posixpath
 import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
-from django.core.files import File
 from django.db import connection
 from django.test import override_settings
 import pytest
 
-from alliance_platform.storage.async_uploads.storage.base import AsyncUploadStorage
-from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile
-from tests.azure.conftest import azurite, blob_service, container, make_storage as make_azure_storage  # noqa: F401
+from tests.azure.conftest import azurite, blob_service, container  # noqa: F401 - fixtures
 from tests.conftest import PDF_BYTES
-from tests.s3.conftest import bucket, make_storage as make_s3_storage, s3_client, s3_server  # noqa: F401
+from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401 - fixtures
 from tests.services.process import log_tail
-from tests.testapp.models import CloudDocument
+from tests.stores import Store, StoredUpload, build_store, put_upload
 
 API = "/test-api/cloud-documents/"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -58,48 +53,9 @@ def _postgresql_only():
         pytest.fail("The task worker tests run against PostgreSQL (AP_TEST_DB=postgres): deselect them with -m.")
 
 
-@dataclass
-class Store:
-    kind: str
-    storage: AsyncUploadStorage
-    spec: dict[str, Any]  # how a worker builds the same storage
-
-    def sha256(self, key: str) -> str | None:
-        digest = hashlib.sha256()
-        try:
-            with self.storage.open(key, "rb") as f:
-                while chunk := f.read(4 * 1024 * 1024):
-                    digest.update(chunk)
-        except Exception:  # noqa: BLE001 - any "not there" of any backend
-            return None
-        return digest.hexdigest()
-
-    def keys_under(self, prefix: str) -> list[str]:
-        # django-storages' Azure listdir names files by their full name, S3's relative to the folder.
-        directories, files = self.storage.listdir(prefix)
-        return sorted(f"{prefix}{posixpath.basename(name)}" for name in files)
-
-
 @pytest.fixture(params=["s3", "azure"])
-def store(request, monkeypatch) -> Store:
-    if request.param == "s3":
-        options = {
-            "bucket_name": request.getfixturevalue("bucket"),
-            "region_name": "us-east-1",
-            "signature_version": "s3v4",
-            "addressing_style": "path",
-            **request.getfixturevalue("s3_server"),
-        }
-        storage: AsyncUploadStorage = make_s3_storage(request.getfixturevalue("s3_server"), options["bucket_name"])
-    else:
-        options = {"connection_string": request.getfixturevalue("azurite"), "azure_container": ""}
-        options["azure_container"] = request.getfixturevalue("container")
-        storage = make_azure_storage(options["connection_string"], options["azure_container"])
-    field = CloudDocument._meta.get_field("file")
-    for name in ("file", "image"):
-        monkeypatch.setattr(CloudDocument._meta.get_field(name), "storage", storage)
-    monkeypatch.setattr(field, "max_size", None)  # the large uploads of these tests
-    return Store(kind=request.param, storage=storage, spec={"kind": request.param, "options": options})
+def store(request, monkeypatch, tmp_path) -> Store:
+    return build_store(request.param, request, monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -204,33 +160,18 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 120, work
         pause = min(pause * 1.5, 0.5)
 
 
-@dataclass
-class StoredUpload:
-    key: str
-    size: int
-    sha256: str
-
-
 def put_large_upload(store: Store, user, tmp_path: Path, size: int, filename: str = "large.pdf") -> StoredUpload:
-    """A planned upload of ``user``'s whose object (``size`` bytes of a PDF) is already in the temporary area,
-    written with the storage's own client (multipart above its threshold), as the browser would have."""
-    field = CloudDocument._meta.get_field("file")
-    row = AsyncTempFile.create_for_field(field, filename, uploaded_by=user, declared_size=size)
+    """A planned upload of ``user``'s whose object, ``size`` bytes of a PDF, is already in the temporary area."""
     source = tmp_path / f"{filename}.source"
-    digest = hashlib.sha256()
     with open(source, "wb") as f:
         block = hashlib.sha256(filename.encode()).digest() * (1024 * 1024 // 32)
-        written = 0
-        while written < size:
-            chunk = (PDF_BYTES + block)[: size - written] if written == 0 else block[: size - written]
-            f.write(chunk)
-            digest.update(chunk)
-            written += len(chunk)
+        f.write(PDF_BYTES)
+        while f.tell() < size:
+            f.write(block[: size - f.tell()])
     with open(source, "rb") as f:
-        saved = store.storage.save(row.key, File(f))
-    assert saved == row.key
+        upload = put_upload(store, user, f, filename)
     source.unlink()
-    return StoredUpload(key=row.key, size=size, sha256=digest.hexdigest())
+    return upload
 
 
 def submit(client, upload: StoredUpload, name: str = "large.pdf"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.urls import NoReverseMatch
 
 
@@ -97,3 +97,60 @@ def check_storage_configuration(app_configs=None, **kwargs) -> list[CheckMessage
     for problem in problems:
         unique.setdefault((problem.id, problem.msg), problem)
     return list(unique.values())
+
+
+@register()
+def check_background_work(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """Settings of task promotion and scanning whose mistakes would otherwise surface on the first upload saved:
+    then every record would stay on its temporary file."""
+    from .settings import storage_settings
+
+    problems: list[CheckMessage] = []
+    if storage_settings.PROMOTION not in ("request", "task"):
+        problems.append(
+            Error(
+                f"STORAGE['PROMOTION'] is {storage_settings.PROMOTION!r}.",
+                hint='Use "request" (promote after the saving request commits) or "task" (enqueue a task).',
+                id="alliance_platform_storage.E030",
+            )
+        )
+    elif storage_settings.promotes_in_tasks and not _tasks_framework_installed():
+        problems.append(
+            Error(
+                "STORAGE['PROMOTION'] is \"task\", but neither django.tasks (Django 6) nor django-tasks is installed.",
+                hint="pip install 'alliance-platform-storage[tasks]' and configure TASKS, or promote in the request.",
+                id="alliance_platform_storage.E031",
+            )
+        )
+    try:
+        scanner = storage_settings.scanner_function()
+    except ImportError as exc:
+        problems.append(
+            Error(
+                f"STORAGE['SCANNER'] cannot be imported: {exc}",
+                hint="Name a callable by its dotted path, e.g. "
+                '"alliance_platform.storage.async_uploads.scanning.clamav.scan".',
+                id="alliance_platform_storage.E032",
+            )
+        )
+        return problems
+    from .async_uploads.scanning.clamav import ClamAVScanner, parse_address
+
+    if isinstance(scanner, ClamAVScanner) and not scanner.address:
+        try:
+            parse_address(storage_settings.CLAMD_ADDRESS)
+        except ValueError as exc:
+            problems.append(
+                Error(
+                    f"STORAGE['CLAMD_ADDRESS'] is not an address of clamd: {exc}",
+                    hint="Use unix:///path/to/clamd.sock or tcp://host:port.",
+                    id="alliance_platform_storage.E033",
+                )
+            )
+    return problems
+
+
+def _tasks_framework_installed() -> bool:
+    import importlib.util
+
+    return any(importlib.util.find_spec(name) is not None for name in ("django.tasks", "django_tasks"))
