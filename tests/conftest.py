@@ -151,3 +151,18 @@ def cleanup_after_upload_window(age_hours: float):
     storage.update(UPLOAD_URL_EXPIRY=0, MULTIPART_UPLOAD_EXPIRY=0)
     with override_settings(ALLIANCE_PLATFORM={"STORAGE": storage}):
         return cleanup.cleanup_expired(age_hours)
+
+
+@pytest.fixture(scope="session")
+def clamd() -> dict[str, str]:
+    """clamd's addresses as the scanner takes them: ``unix`` (its socket) and ``tcp`` (its port on 127.0.0.1)."""
+    socket_path = os.environ.get("AP_TEST_CLAMD_SOCKET")
+    if not socket_path:
+        message = "AP_TEST_CLAMD_SOCKET is not set: run pytest with --services=...,clamd"
+        if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return {
+        "unix": f"unix://{socket_path}",
+        "tcp": f"tcp://{os.environ['AP_TEST_CLAMD_HOST']}:{os.environ['AP_TEST_CLAMD_PORT']}",
+    }

@@ -253,3 +253,21 @@ def test_files_too_large_for_one_put_blob_always_go_in_blocks(client, azure_stor
     monkeypatch.setattr(CloudDocument._meta.get_field("file"), "max_size", None)
     assert plan(client, size=5000 * MIB)["uploadUrl"]["method"] == "PUT"
     assert plan(client, size=5000 * MIB + 1)["uploadUrl"]["method"] == "MULTIPART"
+
+
+def test_stale_block_uploads_are_discarded_and_fresh_ones_kept(client, azure_storage, blob_service, container):
+    """``abort_stale_multipart_uploads``: the uncommitted blocks of an upload past its window are discarded and
+    its row keeps no upload id; an upload within its window keeps its blocks and can still be completed."""
+    stale = plan(client, filename="stale.pdf")
+    upload_blocks(client, stale["uploadUrl"]["multipart"], [1, 2])
+    AsyncTempFile.objects.filter(key=stale["key"]).update(created_at="2000-01-01T00:00:00Z")
+    fresh = plan(client, filename="fresh.pdf")
+    fresh_blocks = upload_blocks(client, fresh["uploadUrl"]["multipart"], [1, 2, 3, 4])
+
+    report = cleanup.abort_stale_multipart_uploads()
+
+    assert report.uploads_aborted == 1
+    assert uncommitted_blocks(blob_service, container, stale["key"]) == []
+    assert len(uncommitted_blocks(blob_service, container, fresh["key"])) == 4
+    assert AsyncTempFile.objects.get(key=stale["key"]).upload_id == ""
+    assert complete(client, fresh["uploadUrl"]["multipart"], fresh_blocks).status_code == 200

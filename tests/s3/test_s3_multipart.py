@@ -172,3 +172,22 @@ def test_cleanup_aborts_incomplete_multipart_uploads(client, s3_storage, s3_clie
     cleanup.cleanup_expired(1)
     assert s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert not AsyncTempFile.objects.exists()
+
+
+def test_stale_multipart_uploads_are_aborted_and_fresh_ones_kept(client, s3_storage, s3_client, bucket):
+    """``abort_stale_multipart_uploads`` (the periodic task's work): an upload past its window loses its parts and
+    its upload id, its row stays for cleanup; one still within its window is untouched and can be completed."""
+    stale = plan(client, filename="stale.pdf")
+    upload_parts(client, stale["uploadUrl"]["multipart"], [1])
+    AsyncTempFile.objects.filter(key=stale["key"]).update(created_at="2000-01-01T00:00:00Z")
+    fresh = plan(client, filename="fresh.pdf")
+    fresh_parts = upload_parts(client, fresh["uploadUrl"]["multipart"], [1, 2, 3])
+
+    report = cleanup.abort_stale_multipart_uploads()
+
+    assert report.uploads_aborted == 1
+    assert [upload["Key"] for upload in s3_client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])] == [
+        fresh["key"]
+    ]
+    assert AsyncTempFile.objects.get(key=stale["key"]).upload_id == ""
+    assert complete(client, fresh["uploadUrl"]["multipart"], fresh_parts).status_code == 200

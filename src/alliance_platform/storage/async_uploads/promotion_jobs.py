@@ -18,6 +18,7 @@ from datetime import timedelta
 import logging
 
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..settings import storage_settings
@@ -50,8 +51,8 @@ def promote_upload(field_id: str, record_pk: str, temp_key: str, using: str = "d
 
 def stalled_promotions(older_than_seconds: float, *, using: str = "default"):
     """Uploads a record claimed that are still unpromoted and that nobody is working on: not infected, attempts
-    left, no live claim, and last verified more than ``older_than_seconds`` ago (so that the task enqueued at the
-    save has had its chance)."""
+    left, no live claim, and verified (or, for a record saved in code without a form, planned) more than
+    ``older_than_seconds`` ago, so that the task enqueued at the save has had its chance."""
     now = timezone.now()
     return (
         AsyncTempFile.objects.using(using)
@@ -59,7 +60,8 @@ def stalled_promotions(older_than_seconds: float, *, using: str = "default"):
         .filter(moved_to_location="", attempts__lt=storage_settings.PROMOTION_ATTEMPTS)
         .exclude(scan_status=ScanStatus.INFECTED)
         .exclude(lease_token__gt="", lease_expires_at__gte=now)
-        .filter(verified_at__lt=now - timedelta(seconds=older_than_seconds))
+        .alias(settled_at=Coalesce("verified_at", "created_at"))
+        .filter(settled_at__lt=now - timedelta(seconds=older_than_seconds))
     )
 
 
