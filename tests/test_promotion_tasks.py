@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tasks import task_backends
 import pytest
 
-from alliance_platform.storage.async_uploads import promotion_jobs, tasks
+from alliance_platform.storage.async_uploads import promotion_jobs, signals, tasks
 from alliance_platform.storage.async_uploads.background import enqueue
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from alliance_platform.storage.async_uploads.temp_files import ScanStatus
@@ -74,12 +74,28 @@ def test_a_rolled_back_save_enqueues_nothing(task_mode, uploaded):
     assert task_mode.results == []
 
 
-def test_the_task_promotes(task_mode, uploaded):
+def test_the_task_promotes_and_the_promotion_signals_fire_in_it(task_mode, uploaded):
     key = uploaded()
     doc = Document.objects.create(title="a", file=key)
-    assert tasks.promote_upload.call(FIELD_ID, str(doc.pk), key) == "promoted"
+    sent = []
+
+    def pre_promote(sender, temp_file, **kwargs):
+        sent.append(("pre_promote", temp_file.key))
+
+    def file_promoted(sender, key, **kwargs):
+        sent.append(("file_promoted", key))
+
+    signals.pre_promote.connect(pre_promote)
+    signals.file_promoted.connect(file_promoted)
+    try:
+        assert sent == []  # the save only enqueued
+        assert tasks.promote_upload.call(FIELD_ID, str(doc.pk), key) == "promoted"
+        assert tasks.promote_upload.call(FIELD_ID, str(doc.pk), key) == "already promoted"
+    finally:
+        signals.pre_promote.disconnect(pre_promote)
+        signals.file_promoted.disconnect(file_promoted)
     assert Document.objects.get().file.name == "documents/contract.pdf"
-    assert tasks.promote_upload.call(FIELD_ID, str(doc.pk), key) == "already promoted"
+    assert sent == [("pre_promote", key), ("file_promoted", "documents/contract.pdf")]
 
 
 def _failing_storage(monkeypatch):
@@ -226,3 +242,18 @@ def test_a_correct_configuration_passes_the_checks(settings):
         }
     }
     assert not [problem.id for problem in run_checks() if problem.id.startswith("alliance_platform_storage.E03")]
+
+
+def test_the_resume_command_promotes_what_failed(uploaded, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    key = uploaded()
+    with monkeypatch.context() as broken:
+        _failing_storage(broken)
+        doc = Document.objects.create(title="a", file=key)
+    out = StringIO()
+    call_command("resume_async_promotions", "--older-than", "0", stdout=out)
+    assert out.getvalue().strip() == "Resumed 1 promotions."
+    assert Document.objects.get(pk=doc.pk).file.name == "documents/contract.pdf"
