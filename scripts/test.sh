@@ -7,12 +7,14 @@
 #    clamav-daemon),
 # 2. builds the wheel and installs it with its `test` extra into .venv-test/ -- the tests import the
 #    installed wheel, never the source tree, so packaging mistakes (missing templates/static files) fail here,
-# 3. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests and without the
-#    concurrency suite, which needs PostgreSQL) and on PostgreSQL (with the headless Chromium tests). Extra
-#    arguments go to both pytest runs. The services each run needs are started by the suite's own pytest plugin
-#    (tests/services: `--services=s3,azure`, then `--services=all`): a throwaway PostgreSQL, SeaweedFS (S3, with
-#    credentials so that signatures and policies are enforced) and Azurite (Azure Blob, installed from npm into
-#    .azurite/ on first use), on free ports of 127.0.0.1, stopped again when the run ends. A test whose service
+# 3. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests, the concurrency suite
+#    and the task worker tests, which need PostgreSQL) and on PostgreSQL (everything, headless Chromium
+#    included). Extra arguments go to both pytest runs. The services each run needs are started by the suite's
+#    own pytest plugin (tests/services: `--services=s3,azure,clamd`, then `--services=all,redis,clamd`): a
+#    throwaway PostgreSQL, SeaweedFS (S3, with credentials so that signatures and policies are enforced), Azurite
+#    (Azure Blob, installed from npm into .azurite/ on first use), Redis (the RQ workers' broker) and clamd (with
+#    a signature database of its own that detects the EICAR test file), on free ports of 127.0.0.1 (clamd also
+#    on a Unix socket), stopped again when the run ends. A test whose service
 #    is missing then fails instead of skipping; no AWS_* variable of the caller's reaches the tests.
 #
 # Exits non-zero if any step failed. Environment knobs:

@@ -39,8 +39,8 @@ class AsyncTempFileAdmin(admin.ModelAdmin):
 
     list_display = ["original_filename", "size", "created_at", "uploaded_by", "moved_to", "error_message", "short_key"]
     list_display_links = ["original_filename"]
-    list_filter = ["created_at"]
-    search_fields = ["key", "original_filename", "moved_to_location", "error"]
+    list_filter = ["created_at", "scan_status"]
+    search_fields = ["key", "original_filename", "moved_to_location", "error", "threat"]
     date_hierarchy = "created_at"
     list_select_related = ["uploaded_by"]
     readonly_fields = ["size"]
@@ -55,7 +55,11 @@ class AsyncTempFileAdmin(admin.ModelAdmin):
         "planned_for",
         "verified_at",
         "object_id",
+        "promoting_to",
         "moved_to_location",
+        "attempts",
+        "scan_status",
+        "threat",
         "error",
         "upload_id",
     ]
