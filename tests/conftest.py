@@ -89,6 +89,14 @@ def user(django_user_model):
 
 
 @pytest.fixture
+def alice(django_user_model, client):
+    """A user without permissions, logged in with the test's ``client`` (for models that check none)."""
+    user = django_user_model.objects.create_user("alice", password="pw")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
 def other_user(django_user_model):
     user = django_user_model.objects.create_user("bob", password="pw")
     user.user_permissions.add(*Permission.objects.filter(codename__in=["add_document", "change_document"]))
@@ -153,15 +161,38 @@ def cleanup_after_upload_window(age_hours: float):
         return cleanup.cleanup_expired(age_hours)
 
 
-@pytest.fixture(scope="session")
-def clamd() -> dict[str, str]:
-    """clamd's addresses as the scanner takes them: ``unix`` (its socket) and ``tcp`` (its port on 127.0.0.1)."""
-    socket_path = os.environ.get("AP_TEST_CLAMD_SOCKET")
-    if not socket_path:
-        message = "AP_TEST_CLAMD_SOCKET is not set: run pytest with --services=...,clamd"
+def service_variable(variable: str, service: str) -> str:
+    """The value of ``variable``, set by the services plugin when the run started ``service``. Without it the test
+    is skipped, or fails when the run was meant to have every service (``AP_TEST_REQUIRE_SERVICES``)."""
+    value = os.environ.get(variable)
+    if not value:
+        message = f"{variable} is not set: run pytest with --services=...,{service}"
         if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
             pytest.fail(message)
         pytest.skip(message)
+    return value
+
+
+def mark_folder(items: list[pytest.Item], folder: str, marker: pytest.MarkDecorator) -> None:
+    """Give every test collected from ``tests/<folder>/`` the ``marker`` (for a folder conftest's
+    ``pytest_collection_modifyitems``), so ``-m "not <marker>"`` deselects the folder."""
+    for item in items:
+        if f"tests/{folder}/" in item.nodeid.replace("\\", "/"):
+            item.add_marker(marker)
+
+
+def require_postgresql(suite: str) -> None:
+    """Fail a test of ``suite`` that runs on another database: its races and workers need PostgreSQL."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail(f"The {suite} run against PostgreSQL (AP_TEST_DB=postgres): deselect them with -m.")
+
+
+@pytest.fixture(scope="session")
+def clamd() -> dict[str, str]:
+    """clamd's addresses as the scanner takes them: ``unix`` (its socket) and ``tcp`` (its port on 127.0.0.1)."""
+    socket_path = service_variable("AP_TEST_CLAMD_SOCKET", "clamd")
     return {
         "unix": f"unix://{socket_path}",
         "tcp": f"tcp://{os.environ['AP_TEST_CLAMD_HOST']}:{os.environ['AP_TEST_CLAMD_PORT']}",

@@ -8,7 +8,6 @@ SAS signatures, permissions, blob scope and expiry.
 from __future__ import annotations
 
 from collections.abc import Iterator
-import os
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,18 +17,13 @@ import pytest
 import requests
 
 from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
+from tests.conftest import service_variable
 from tests.testapp.models import CloudDocument
 
 
 @pytest.fixture(scope="session")
 def azurite() -> str:
-    connection_string = os.environ.get("AP_TEST_AZURE_CONNECTION_STRING")
-    if not connection_string:
-        message = "AP_TEST_AZURE_CONNECTION_STRING is not set: run pytest with --services=azure"
-        if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return connection_string
+    return service_variable("AP_TEST_AZURE_CONNECTION_STRING", "azure")
 
 
 @pytest.fixture(scope="session")

@@ -13,27 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PDF_BYTES
+from tests.conftest import PDF_BYTES, service_variable
 
 from .live_project import Backend, LiveProject, unique_name, value
 
 SERVERS = ["wsgi", "asgi"]
 
 
-def service_env(name: str, service: str) -> str:
-    found = os.environ.get(name)
-    if not found:
-        message = f"{name} is not set: run pytest with --services={service}"
-        if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 def s3_backend() -> Backend:
     import boto3
 
-    endpoint = service_env("AP_TEST_S3_ENDPOINT", "s3")
+    endpoint = service_variable("AP_TEST_S3_ENDPOINT", "s3")
     access_key, secret_key = os.environ["AP_TEST_S3_ACCESS_KEY"], os.environ["AP_TEST_S3_SECRET_KEY"]
     bucket = unique_name("ap-reference-project")
     client = boto3.client(
@@ -58,7 +48,7 @@ def s3_backend() -> Backend:
 def azure_backend() -> Backend:
     from azure.storage.blob import BlobServiceClient
 
-    connection_string = service_env("AP_TEST_AZURE_CONNECTION_STRING", "azure")
+    connection_string = service_variable("AP_TEST_AZURE_CONNECTION_STRING", "azure")
     container = unique_name("ap-reference-project")
     BlobServiceClient.from_connection_string(connection_string).create_container(container)
     return Backend(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import threading
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connections
 import pytest
 import requests
 
@@ -29,6 +29,7 @@ from alliance_platform.storage.async_uploads.storage.base import AsyncUploadStor
 from alliance_platform.storage.async_uploads.storage.filesystem import FileSystemAsyncUploadStorage
 from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile
 from tests.azure.conftest import azurite, blob_service, container, make_storage as make_azure_storage  # noqa: F401
+from tests.conftest import mark_folder, require_postgresql
 from tests.s3.conftest import bucket, make_storage as make_s3_storage, s3_client, s3_server  # noqa: F401
 from tests.testapp.models import CloudDocument
 
@@ -39,15 +40,12 @@ THREAD_TIMEOUT = 120
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "tests/concurrency/" in item.nodeid.replace("\\", "/"):
-            item.add_marker(pytest.mark.concurrency)
+    mark_folder(items, "concurrency", pytest.mark.concurrency)
 
 
 @pytest.fixture(autouse=True)
 def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.fail("The concurrency suite runs against PostgreSQL (AP_TEST_DB=postgres): deselect it with -m.")
+    require_postgresql("concurrency tests")
 
 
 @dataclass

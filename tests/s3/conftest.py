@@ -18,17 +18,13 @@ import pytest
 import requests
 
 from alliance_platform.storage.async_uploads.storage.s3 import S3AsyncUploadStorage
+from tests.conftest import service_variable
 from tests.testapp.models import CloudDocument
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> dict[str, str]:
-    endpoint = os.environ.get("AP_TEST_S3_ENDPOINT")
-    if not endpoint:
-        message = "AP_TEST_S3_ENDPOINT is not set: run pytest with --services=s3"
-        if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
+    endpoint = service_variable("AP_TEST_S3_ENDPOINT", "s3")
     return {
         "endpoint_url": endpoint,
         "access_key": os.environ["AP_TEST_S3_ACCESS_KEY"],

@@ -32,13 +32,6 @@ def store(request, monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def alice(django_user_model, client):
-    user = django_user_model.objects.create_user("alice", password="pw")
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
 def infected_signals():
     received = []
 

@@ -25,7 +25,7 @@ from django.test import override_settings
 import pytest
 
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401 - fixtures
-from tests.conftest import PDF_BYTES
+from tests.conftest import PDF_BYTES, mark_folder, require_postgresql, service_variable
 from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401 - fixtures
 from tests.services.process import log_tail
 from tests.stores import Store, StoredUpload, build_store, put_upload
@@ -42,15 +42,12 @@ LIBRARY_SETTINGS = {"PROMOTION": "task", "PROMOTION_RETRY_DELAY": 1, "CLAIM_WAIT
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "tests/tasks/" in item.nodeid.replace("\\", "/"):
-            item.add_marker(pytest.mark.worker)
+    mark_folder(items, "tasks", pytest.mark.worker)
 
 
 @pytest.fixture(autouse=True)
 def _postgresql_only():
-    if connection.vendor != "postgresql":
-        pytest.fail("The task worker tests run against PostgreSQL (AP_TEST_DB=postgres): deselect them with -m.")
+    require_postgresql("task worker tests")
 
 
 @pytest.fixture(params=["s3", "azure"])
@@ -62,11 +59,8 @@ def store(request, monkeypatch, tmp_path) -> Store:
 def task_mode(request) -> Iterator[str]:
     """This process enqueues promotions on the backend the test is parametrised with (``db`` by default)."""
     backend = getattr(request, "param", "db")
-    if backend == "rq" and not os.environ.get("AP_TEST_REDIS_URL"):
-        message = "AP_TEST_REDIS_URL is not set: run pytest with --services=...,redis"
-        if os.environ.get("AP_TEST_REQUIRE_SERVICES"):
-            pytest.fail(message)
-        pytest.skip(message)
+    if backend == "rq":
+        service_variable("AP_TEST_REDIS_URL", "redis")
     with override_settings(TASKS={"default": TASK_BACKENDS[backend]}, ALLIANCE_PLATFORM={"STORAGE": LIBRARY_SETTINGS}):
         yield backend
 

@@ -19,13 +19,6 @@ LARGE = 96 * 1024 * 1024  # above the multipart thresholds: a real server-side c
 FINAL_PREFIX = "cloud/"
 
 
-@pytest.fixture
-def alice(django_user_model, client):
-    user = django_user_model.objects.create_user("alice", password="pw")
-    client.force_login(user)
-    return user
-
-
 def promoted_key(record_pk: int) -> str | None:
     name = CloudDocument.objects.get(pk=record_pk).file.name
     return name if name.startswith(FINAL_PREFIX) else None

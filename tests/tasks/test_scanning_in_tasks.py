@@ -21,13 +21,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 QUARANTINE = "quarantine"
 
 
-@pytest.fixture
-def alice(django_user_model, client):
-    user = django_user_model.objects.create_user("alice", password="pw")
-    client.force_login(user)
-    return user
-
-
 def download(client, record_pk: int):
     field_id = CloudDocument._meta.get_field("file").async_field_id
     return client.get("/async-uploads/download-file/", {"fieldId": field_id, "instanceId": record_pk})
