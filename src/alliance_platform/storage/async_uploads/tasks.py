@@ -36,3 +36,12 @@ def resume_promotions(older_than_seconds: float = 300) -> int:
     """Enqueue again the promotions of uploads whose records are saved but still unpromoted (a worker died, the
     broker lost the task); returns how many."""
     return promotion_jobs.resume_promotions(older_than_seconds)
+
+
+@task()
+def delete_replaced_file(field_id: str, name: str, using: str = "default") -> str:
+    """Delete ``name``, a file a record of the field let go of, unless a record still holds it (checked again
+    here, right before deleting); enqueued after the commit when ``PROMOTION = "task"``. Returns what it did."""
+    from . import replaced_files
+
+    return replaced_files.delete_replaced_file(field_id, name, using)
