@@ -217,7 +217,7 @@ def _schedule_after_save(
     if raw or not replaced:
         return
     for field_id, name in replaced.values():
-        run_after_commit(delete_replaced_file, field_id, name, using=using)
+        run_after_commit(delete_replaced_file, field_id, name, using, using=using)
 
 
 def _schedule_after_delete(
@@ -230,7 +230,7 @@ def _schedule_after_delete(
             continue  # a multi-table parent's field: the parent row's own post_delete handles it
         name = _name(instance.__dict__.get(field.attname))
         if name and deletes_replaced(field) and not field.storage.is_temporary_path(name):
-            run_after_commit(delete_replaced_file, field.async_field_id, name, using=using)
+            run_after_commit(delete_replaced_file, field.async_field_id, name, using, using=using)
 
 
 def _track_model(sender: type[models.Model], **kwargs: Any) -> None:
