@@ -243,3 +243,20 @@ def test_the_task_has_the_name_the_job_is_enqueued_by():
     from alliance_platform.storage.async_uploads import tasks
 
     assert tasks.delete_replaced_file.name == replaced_files.delete_replaced_file.__name__
+
+
+def test_models_keep_djangos_fast_delete_while_none_of_their_fields_deletes(settings, monkeypatch):
+    """A ``post_delete`` listener makes Django load every record a cascade deletes: there is one only while a field
+    of the model deletes files, following the setting and the field's argument as they change."""
+    from django.db.models.signals import post_delete
+
+    assert not post_delete.has_listeners(Document)
+    settings.ALLIANCE_PLATFORM = DELETING
+    assert post_delete.has_listeners(Document)
+    settings.ALLIANCE_PLATFORM = {"STORAGE": {}}
+    assert not post_delete.has_listeners(Document)
+    monkeypatch.setattr(Document._meta.get_field("image"), "delete_replaced", True)
+    assert post_delete.has_listeners(Document)
+    assert not post_delete.has_listeners(Attachment)
+    monkeypatch.undo()
+    assert not post_delete.has_listeners(Document)

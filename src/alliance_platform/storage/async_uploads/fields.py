@@ -186,6 +186,16 @@ class AsyncFileMixin:
         return self.allow_overwrite or self.storage.promotion_overwrites
 
     @property
+    def delete_replaced(self) -> bool | None:
+        """This field's own choice (``None``: the setting's); see ``deletes_replaced`` for the outcome."""
+        return self._delete_replaced
+
+    @delete_replaced.setter
+    def delete_replaced(self, value: bool | None) -> None:
+        self._delete_replaced = value
+        replaced_files.sync_delete_receivers()
+
+    @property
     def deletes_replaced(self) -> bool:
         """Whether this field deletes the files its records let go of: ``delete_replaced``, else the setting."""
         return replaced_files.deletes_replaced(self)

@@ -34,6 +34,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps as global_apps
+from django.core.signals import setting_changed
 from django.db import connections, router, transaction
 from django.db.models import signals
 from django.utils.translation import gettext
@@ -242,14 +243,36 @@ def _track_model(sender: type[models.Model], **kwargs: Any) -> None:
     if not fields:
         return
     _TRACKED[sender] = fields
-    uid = f"alliance_platform_storage_replaced_files_{sender._meta.label}"
+    uid = _receiver_uid(sender)
     signals.pre_save.connect(_start_save, sender=sender, dispatch_uid=uid)
     signals.post_init.connect(_remember_loaded, sender=sender, dispatch_uid=uid)
     signals.post_save.connect(_schedule_after_save, sender=sender, dispatch_uid=uid)
-    signals.post_delete.connect(_schedule_after_delete, sender=sender, dispatch_uid=uid)
+    _sync_delete_receiver(sender, fields)
+
+
+def _receiver_uid(model: type[models.Model]) -> str:
+    return f"alliance_platform_storage_replaced_files_{model._meta.label}"
+
+
+def _sync_delete_receiver(model: type[models.Model], fields: list[AsyncFileMixin]) -> None:
+    """Listen to ``post_delete`` of ``model`` only while one of its fields deletes files: any listener makes Django
+    load every record a cascade deletes (no fast delete), which projects that keep files should not pay for."""
+    if any(deletes_replaced(field) for field in fields):
+        signals.post_delete.connect(_schedule_after_delete, sender=model, dispatch_uid=_receiver_uid(model))
+    else:
+        signals.post_delete.disconnect(sender=model, dispatch_uid=_receiver_uid(model))
+
+
+def sync_delete_receivers(**kwargs: Any) -> None:
+    """Follow a change of ``DELETE_REPLACED_FILES`` (``setting_changed``) or of a field's ``delete_replaced``."""
+    if kwargs.get("setting", "ALLIANCE_PLATFORM") != "ALLIANCE_PLATFORM":
+        return
+    for model, fields in list(_TRACKED.items()):
+        _sync_delete_receiver(model, fields)
 
 
 signals.class_prepared.connect(_track_model, dispatch_uid="alliance_platform_storage_replaced_files")
+setting_changed.connect(sync_delete_receivers, dispatch_uid="alliance_platform_storage_replaced_files")
 
 
 # The deletion itself: what ``tasks.delete_replaced_file`` runs, or the commit calls in the request.
