@@ -23,7 +23,9 @@ django-cleanup, the file a saved change let go of is deleted once that change is
 * A field that overwrites (``allow_overwrite``) and is given an upload that promotion will store under exactly the
   old name keeps it: promotion replaces the object in place.
 
-These checks run only for storages that some field deletes from: with the feature off, a save costs nothing more.
+These checks run only for storages that some field deletes from: with the feature off, a save costs nothing more,
+and ``post_delete`` is listened to only for models with a field that deletes (a listener costs cascades Django's
+fast delete).
 """
 
 from __future__ import annotations
