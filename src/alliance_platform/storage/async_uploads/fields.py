@@ -22,7 +22,7 @@ from django.db.models.fields.files import FieldFile, FileDescriptor, ImageFileDe
 from django.utils.translation import gettext, gettext_noop
 
 from ..auth import resolve_perm_name
-from . import keys
+from . import keys, replaced_files
 from .input_data import AsyncFileInputData
 from .keys import final_filename, final_key
 from .registry import AsyncFieldRegistry, default_async_field_registry
@@ -130,6 +130,7 @@ class AsyncFileMixin:
         async_field_registry: AsyncFieldRegistry | None = None,
         download_params: dict[str, Any] | None = None,
         allow_overwrite: bool = False,
+        delete_replaced: bool | None = None,
         **kwargs: Any,
     ):
         super().__init__(verbose_name, name, upload_to=upload_to, storage=storage, max_length=max_length, **kwargs)
@@ -153,6 +154,9 @@ class AsyncFileMixin:
         # Promotion never replaces an existing object unless this is set (or the storage asks for it, see
         # ``overwrites_existing``): with it, a file is promoted to exactly the name ``upload_to`` gives.
         self.allow_overwrite = allow_overwrite
+        # Whether the file a record lets go of (replaced, cleared, or the record deleted) is deleted after the
+        # commit; ``None`` follows ``DELETE_REPLACED_FILES``. See ``replaced_files``.
+        self.delete_replaced = delete_replaced
         self.async_field_id: str | None = None
 
     # Configuration, resolved lazily because the model is only known after contribute_to_class.
@@ -180,6 +184,21 @@ class AsyncFileMixin:
         """Whether promotion replaces a file already at the generated name: the field's opt-in, or a storage
         whose own setting asks for it and is off by default (``AZURE_OVERWRITE_FILES``)."""
         return self.allow_overwrite or self.storage.promotion_overwrites
+
+    @property
+    def delete_replaced(self) -> bool | None:
+        """This field's own choice (``None``: the setting's); see ``deletes_replaced`` for the outcome."""
+        return self._delete_replaced
+
+    @delete_replaced.setter
+    def delete_replaced(self, value: bool | None) -> None:
+        self._delete_replaced = value
+        replaced_files.sync_delete_receivers()
+
+    @property
+    def deletes_replaced(self) -> bool:
+        """Whether this field deletes the files its records let go of: ``delete_replaced``, else the setting."""
+        return replaced_files.deletes_replaced(self)
 
     @property
     def max_size_bytes(self) -> int | None:
@@ -221,6 +240,8 @@ class AsyncFileMixin:
             kwargs["max_length"] = self.max_length
         if self.allow_overwrite:
             kwargs["allow_overwrite"] = True
+        if self.delete_replaced is not None:
+            kwargs["delete_replaced"] = self.delete_replaced
         return name, f"alliance_platform.storage.async_uploads.models.{type(self).__name__}", args, kwargs
 
     def generate_filename(self, instance: models.Model | None, filename: str) -> str:
@@ -234,6 +255,13 @@ class AsyncFileMixin:
         name, and the extension kept.
         """
         return final_key(super().generate_filename(instance, final_filename(filename)), max_length=self.max_length)
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        """Django's (which stores an uncommitted file first), then note the name the row held before this save, for
+        deletion after the commit (see ``replaced_files``)."""
+        file = super().pre_save(model_instance, add)
+        replaced_files.capture(self, model_instance)
+        return file
 
     def save_form_data(self, instance: models.Model, data: Any) -> None:
         """Apply a cleaned form/serializer value: ``None`` keeps, ``False``/``""`` clears, input data assigns."""

@@ -51,3 +51,12 @@ def abort_stale_multipart_uploads(batch_size: int | None = None) -> int:
     """Abort multipart uploads past their upload window; returns how many."""
     report = cleanup.abort_stale_multipart_uploads(batch_size=batch_size or storage_settings.CLEANUP_BATCH_SIZE)
     return report.uploads_aborted
+
+
+@task()
+def delete_replaced_file(field_id: str, name: str, using: str = "default") -> str:
+    """Delete ``name``, a file a record of the field let go of, unless a record still holds it (checked again
+    here, right before deleting); enqueued after the commit when ``PROMOTION = "task"``. Returns what it did."""
+    from . import replaced_files
+
+    return replaced_files.delete_replaced_file(field_id, name, using)
