@@ -31,6 +31,7 @@ OUR_MIGRATIONS = [
     "0003_claims_and_pinning",
     "0004_upgrade_from_reference_schema",
     "0005_translated_labels",
+    "0006_promotion_tasks_and_scanning",
 ]
 USES_POSTGRES = os.environ.get("AP_TEST_DB", "sqlite") == "postgres"
 
@@ -219,10 +220,15 @@ def test_a_database_our_own_migrations_made_keeps_its_rows(database, tmp_path):
     made = run_ours(
         env,
         "from django.contrib.auth import get_user_model\n"
-        "from alliance_platform.storage.async_uploads.models import AsyncTempFile\n"
+        "from django.db import connection\n"
+        "from django.db.migrations.loader import MigrationLoader\n"
+        # The model as 0003 left the table (today's has columns added since).
+        "state = MigrationLoader(connection).project_state(('alliance_platform_storage', '0003_claims_and_pinning'))\n"
+        "AsyncTempFile = state.apps.get_model('alliance_platform_storage', 'AsyncTempFile')\n"
         "user = get_user_model().objects.create_user('owner')\n"
         "row = AsyncTempFile.objects.create(key='async-temp-files/2026/01/01/abc-ours.pdf', original_filename='ours.pdf',"
-        " field_id='f.g.file', uploaded_by=user, declared_size=12, content_type='application/pdf', planned_for='7')\n"
+        " field_id='f.g.file', uploaded_by_id=user.pk, declared_size=12, content_type='application/pdf',"
+        " planned_for='7')\n"
         "print(json.dumps({'pk': row.pk, 'user': user.pk}))\n",
     )
     output = run([sys.executable, "-m", "django", "migrate", "--noinput"], env)
