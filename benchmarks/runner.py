@@ -29,9 +29,9 @@ from .s3 import SeaweedFS
 
 # Per storage backend, the benchmarks it has, always run in this order.
 BENCHMARKS = {
-    "filesystem": ("upload", "submit", "plan", "cleanup"),
-    "s3": ("upload", "promotion", "cleanup"),
-    "azure": ("upload", "promotion", "cleanup"),
+    "filesystem": ("upload", "submit", "background", "plan", "cleanup"),
+    "s3": ("upload", "promotion", "background", "cleanup"),
+    "azure": ("upload", "promotion", "background", "cleanup"),
 }
 CLOUD_BACKENDS = ("s3", "azure")
 BACKENDS = tuple(BENCHMARKS)
@@ -302,17 +302,35 @@ def environment_summary(
 
 
 def benchmark_modules(backend: str) -> dict:
+    from . import bench_background
+
     if backend == "s3":
         from . import bench_s3_cleanup, bench_s3_promotion, bench_s3_upload
 
-        return {"upload": bench_s3_upload, "promotion": bench_s3_promotion, "cleanup": bench_s3_cleanup}
+        return {
+            "upload": bench_s3_upload,
+            "promotion": bench_s3_promotion,
+            "background": bench_background,
+            "cleanup": bench_s3_cleanup,
+        }
     if backend == "azure":
         from . import bench_azure_cleanup, bench_azure_promotion, bench_azure_upload
 
-        return {"upload": bench_azure_upload, "promotion": bench_azure_promotion, "cleanup": bench_azure_cleanup}
+        return {
+            "upload": bench_azure_upload,
+            "promotion": bench_azure_promotion,
+            "background": bench_background,
+            "cleanup": bench_azure_cleanup,
+        }
     from . import bench_cleanup, bench_plan, bench_submit, bench_upload
 
-    return {"upload": bench_upload, "submit": bench_submit, "plan": bench_plan, "cleanup": bench_cleanup}
+    return {
+        "upload": bench_upload,
+        "submit": bench_submit,
+        "background": bench_background,
+        "plan": bench_plan,
+        "cleanup": bench_cleanup,
+    }
 
 
 def close_django_connections() -> None:
