@@ -34,7 +34,7 @@ from django.test.utils import CaptureQueriesContext
 from . import db_worker
 from .bench_submit import PromotionClock
 from .benchapp.forms import BlobForm
-from .harness import MIB, BenchmarkError, Section, check, fmt_seconds, summarise
+from .harness import MIB, BenchmarkError, Section, check, fmt_seconds, log_tail, summarise
 from .promotion import (
     FILENAME,
     ObjectStore,
@@ -202,9 +202,14 @@ def background(ctx, run: SaveRun, blob, key: str, task_ids_before: set, clock: P
     worker = db_worker.run_batch(ctx.workspace.path, f"{run.mode}-{run.size}")
     task.refresh_from_db()
     if task.status != TaskResultStatus.SUCCESSFUL or task.return_value != "promoted":
+        from alliance_platform.storage.async_uploads.models import AsyncTempFile
+
+        row = AsyncTempFile.objects.filter(key=key).values("error", "attempts").first() or {}
+        error = (row.get("error") or "no error recorded").splitlines()[0]
         raise BenchmarkError(
-            f"the promote_upload task ended {task.status} ({task.return_value!r}, "
-            f"{task.exception_class_path} {task.traceback[-500:]})"
+            f"background promotion failed: {error} (task {task.status}, returned {task.return_value!r}, "
+            f"attempts {row.get('attempts')}; {task.exception_class_path} {task.traceback[-500:]}); "
+            f"the worker's log:\n{log_tail(worker.log, 15)}"
         )
     run.promotion = (task.finished_at - task.started_at).total_seconds()
     run.enqueued_to_done = (task.finished_at - task.enqueued_at).total_seconds()
