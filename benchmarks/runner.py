@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                 sections.append(modules[name].run(ctx))
             except BenchmarkError as exc:
                 errors += 1
-                failed = Section(f"{name}: could not complete")
+                failed = Section(f"{name} ({args.backend}): could not complete")
                 failed.add(name, "-", str(exc).splitlines()[0][:100], ERROR)
                 failed.note(f"{name} failed: {exc}")
                 sections.append(failed)
