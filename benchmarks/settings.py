@@ -4,7 +4,8 @@ Everything that is written (the SQLite database or the PostgreSQL cluster, uploa
 lives under ``AP_BENCH_DIR``, a temporary directory the runner creates and removes. The same module is used
 in-process by the runner and by the gunicorn workers it starts, and the database and the storage are chosen by
 environment variables they all inherit (``AP_BENCH_DB``, ``AP_BENCH_PG_*``, ``AP_BENCH_STORAGE``, ``AP_BENCH_S3_*``,
-``AP_BENCH_AZURE_*``), so all of them see one database and one media root, bucket or container.
+``AP_BENCH_AZURE_*``), so all of them see one database and one media root, bucket or container; the task worker of
+the background-promotion benchmark also gets ``AP_BENCH_PROMOTION=task``.
 """
 
 import os
