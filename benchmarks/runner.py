@@ -29,12 +29,16 @@ from .s3 import SeaweedFS
 
 # Per storage backend, the benchmarks it has, always run in this order.
 BENCHMARKS = {
-    "filesystem": ("upload", "submit", "plan", "cleanup"),
-    "s3": ("upload", "promotion", "cleanup"),
-    "azure": ("upload", "promotion", "cleanup"),
+    "filesystem": ("upload", "submit", "background", "plan", "cleanup"),
+    "s3": ("upload", "promotion", "background", "cleanup"),
+    "azure": ("upload", "promotion", "background", "cleanup"),
 }
 CLOUD_BACKENDS = ("s3", "azure")
 BACKENDS = tuple(BENCHMARKS)
+# ``--backend all`` runs each backend in turn (see all_backends.py): the benchmarks every backend has, background
+# unless --only says else.
+ALL = "all"
+EVERY_BACKEND = tuple(name for name in BENCHMARKS["filesystem"] if all(name in b for b in BENCHMARKS.values()))
 # Server name -> WSGI application. All run with the same gunicorn settings. "ours-variant" is our project with one
 # database setting changed, for the plan benchmark (the database's PlanVariant adds its environment);
 # "ours-single-post" / "ours-single-put" our project with a multipart (block) threshold above the S3 (Azure) upload's
@@ -55,10 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--backend",
-        choices=BACKENDS,
+        choices=(*BACKENDS, ALL),
         default="filesystem",
         help="filesystem: the filesystem backend (default); s3: the S3 backend on a throwaway SeaweedFS; azure: the "
-        "Azure backend on a throwaway Azurite; both with browser uploads in headless Chromium",
+        "Azure backend on a throwaway Azurite; both with browser uploads in headless Chromium; all: each of the "
+        "three in turn, in one table (--only defaults to background)",
     )
     parser.add_argument(
         "--quick",
@@ -76,7 +81,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only",
         metavar="LIST",
         help="comma-separated subset of the backend's benchmarks: filesystem "
-        f"{','.join(BENCHMARKS['filesystem'])}; s3 and azure {','.join(BENCHMARKS['s3'])} (default: all)",
+        f"{','.join(BENCHMARKS['filesystem'])}; s3 and azure {','.join(BENCHMARKS['s3'])} (default: all); "
+        f"--backend all: {','.join(EVERY_BACKEND)} (default: background)",
     )
     parser.add_argument(
         "--runs",
@@ -141,12 +147,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PORT",
         help="--backend azure: Azurite's blob port (default 6100, or 10 higher while taken)",
     )
+    parser.add_argument(
+        "--sections-json",
+        metavar="PATH",
+        help="also write the table's sections to PATH as JSON (how --backend all collects each backend's)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace (database, logs)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
     args = parser.parse_args(argv)
 
-    available = BENCHMARKS[args.backend]
-    selected = [name.strip() for name in (args.only or ",".join(available)).split(",") if name.strip()]
+    available = EVERY_BACKEND if args.backend == ALL else BENCHMARKS[args.backend]
+    default = "background" if args.backend == ALL else ",".join(available)
+    selected = [name.strip() for name in (args.only or default).split(",") if name.strip()]
     unknown = sorted(set(selected) - set(available))
     if unknown or not selected:
         parser.error(
@@ -302,17 +314,35 @@ def environment_summary(
 
 
 def benchmark_modules(backend: str) -> dict:
+    from . import bench_background
+
     if backend == "s3":
         from . import bench_s3_cleanup, bench_s3_promotion, bench_s3_upload
 
-        return {"upload": bench_s3_upload, "promotion": bench_s3_promotion, "cleanup": bench_s3_cleanup}
+        return {
+            "upload": bench_s3_upload,
+            "promotion": bench_s3_promotion,
+            "background": bench_background,
+            "cleanup": bench_s3_cleanup,
+        }
     if backend == "azure":
         from . import bench_azure_cleanup, bench_azure_promotion, bench_azure_upload
 
-        return {"upload": bench_azure_upload, "promotion": bench_azure_promotion, "cleanup": bench_azure_cleanup}
+        return {
+            "upload": bench_azure_upload,
+            "promotion": bench_azure_promotion,
+            "background": bench_background,
+            "cleanup": bench_azure_cleanup,
+        }
     from . import bench_cleanup, bench_plan, bench_submit, bench_upload
 
-    return {"upload": bench_upload, "submit": bench_submit, "plan": bench_plan, "cleanup": bench_cleanup}
+    return {
+        "upload": bench_upload,
+        "submit": bench_submit,
+        "background": bench_background,
+        "plan": bench_plan,
+        "cleanup": bench_cleanup,
+    }
 
 
 def close_django_connections() -> None:
@@ -353,12 +383,18 @@ def other_load_summary(busy_seconds: float, own_seconds: float, wall_seconds: fl
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     # Ctrl-C, kill and a closed terminal all end in the same clean-up (servers stopped, workspace removed), even
     # when SIGINT was ignored by whoever started us.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)
+
+    if args.backend == ALL:
+        from .all_backends import run_each_backend
+
+        return run_each_backend(args, argv)
 
     workspace = Workspace(keep=args.keep)
     os.environ["AP_BENCH_DIR"] = str(workspace.path)
@@ -398,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                 sections.append(modules[name].run(ctx))
             except BenchmarkError as exc:
                 errors += 1
-                failed = Section(f"{name}: could not complete")
+                failed = Section(f"{name} ({args.backend}): could not complete")
                 failed.add(name, "-", str(exc).splitlines()[0][:100], ERROR)
                 failed.note(f"{name} failed: {exc}")
                 sections.append(failed)
@@ -415,10 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         workspace.cleanup()
 
     print()
-    title = f"Database: {database.description}"
+    table_title = f"Database: {database.description}"
     if service is not None:
-        title += f"; storage: {service.description}"
-    print(render_table(sections, colour=sys.stdout.isatty(), title=title))
+        table_title += f"; storage: {service.description}"
+    print(render_table(sections, colour=sys.stdout.isatty(), title=table_title))
     details = [(s.title, s.details) for s in sections if s.details]
     if details:
         print("\nDetails")
@@ -428,6 +464,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {note}")
     wall = time.monotonic() - started
     print(f"\n{environment_summary(args, database, s3, azure)}; total {wall:.0f} s")
+    if args.sections_json:
+        from .all_backends import write_sections
+
+        write_sections(
+            args.sections_json, sections, table_title, environment_summary(args, database, s3, azure), errors
+        )
     busy, own = machine_busy_seconds() - busy_before, own_cpu_seconds() - own_before
     print(other_load_summary(busy, own, wall, load_before))
     missed = any(row.verdict == "FAIL" for section in sections for row in section.rows)

@@ -4,7 +4,8 @@ Everything that is written (the SQLite database or the PostgreSQL cluster, uploa
 lives under ``AP_BENCH_DIR``, a temporary directory the runner creates and removes. The same module is used
 in-process by the runner and by the gunicorn workers it starts, and the database and the storage are chosen by
 environment variables they all inherit (``AP_BENCH_DB``, ``AP_BENCH_PG_*``, ``AP_BENCH_STORAGE``, ``AP_BENCH_S3_*``,
-``AP_BENCH_AZURE_*``), so all of them see one database and one media root, bucket or container.
+``AP_BENCH_AZURE_*``), so all of them see one database and one media root, bucket or container; the task worker of
+the background-promotion benchmark also gets ``AP_BENCH_PROMOTION=task``.
 """
 
 import os
@@ -32,6 +33,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "alliance_platform.storage",
     "benchmarks.benchapp",
+    # The database task backend's table, for the background-promotion benchmark (PROMOTION="task").
+    "django_tasks_db",
 ]
 
 # What a typical project has, plus the library's middleware right after authentication (as documented).
@@ -140,6 +143,13 @@ if os.environ.get("AP_BENCH_S3_MULTIPART_THRESHOLD"):
 # The same for the Azure upload benchmark's single-PUT server (a block list above this size).
 if os.environ.get("AP_BENCH_AZURE_BLOCK_THRESHOLD"):
     ALLIANCE_PLATFORM["STORAGE"]["AZURE_BLOCK_THRESHOLD"] = int(os.environ["AP_BENCH_AZURE_BLOCK_THRESHOLD"])
+
+# Where the library's tasks go when a benchmark turns on PROMOTION="task": the database backend, whose worker
+# (``db_worker``) the background-promotion benchmark runs. Promotion stays in the request (the library's default)
+# for every other benchmark; the worker process gets AP_BENCH_PROMOTION=task.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+if os.environ.get("AP_BENCH_PROMOTION"):
+    ALLIANCE_PLATFORM["STORAGE"]["PROMOTION"] = os.environ["AP_BENCH_PROMOTION"]
 
 LOGGING = {
     "version": 1,
