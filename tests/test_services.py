@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.services import SERVICES, ClamAV, Redis, ServiceError, clamd, redis
+from tests.services import SERVICES, ClamAV, FakeGCSServer, Redis, ServiceError, clamd, gcs, redis
 from tests.services.plugin import requested
 from tests.services.process import ROOT, ServerProcess, nothing_listens, pick_ports
 
@@ -52,12 +52,12 @@ def test_stop_all_of_a_directory_without_services_does_nothing(tmp_path: Path):
 
 
 def test_every_service_is_known_by_the_name_the_plugin_takes():
-    assert set(SERVICES) == {"postgres", "s3", "azure", "redis", "clamd"}
+    assert set(SERVICES) == {"postgres", "s3", "azure", "gcs", "redis", "clamd"}
 
 
 def test_all_leaves_out_the_services_only_background_tasks_need_unless_named():
-    assert list(requested("all")) == ["postgres", "s3", "azure"]
-    assert list(requested("all,clamd,redis")) == ["postgres", "s3", "azure", "clamd", "redis"]
+    assert list(requested("all")) == ["postgres", "s3", "azure", "gcs"]
+    assert list(requested("all,clamd,redis")) == ["postgres", "s3", "azure", "gcs", "clamd", "redis"]
     assert list(requested("redis,clamd")) == ["redis", "clamd"]
 
 
@@ -142,6 +142,39 @@ def test_clamd_tells_clean_bytes_from_eicar_and_a_second_one_picks_another_port(
     finally:
         stop_by_hand("clamd", first.directory)
     assert nothing_listens(first.port) and not clamd.ping(str(first.socket_path))
+    assert not (first.directory / "pid").exists()
+
+
+def test_fake_gcs_server_starts_keeps_objects_and_stops_and_a_second_one_picks_another_port(tmp_path: Path):
+    import requests
+
+    binary_or_skip(gcs.fake_gcs_server_binary)
+    first = FakeGCSServer(tmp_path / "first").start()
+    try:
+        assert first.env() == {
+            "AP_TEST_GCS_ENDPOINT": f"http://127.0.0.1:{first.port}",
+            "AP_TEST_GCS_PROJECT": "ap-test",
+        }
+        api = first.endpoint
+        assert requests.post(f"{api}/storage/v1/b?project=p", json={"name": "probe"}, timeout=10).status_code == 200
+        upload = requests.post(
+            f"{api}/upload/storage/v1/b/probe/o?uploadType=media&name=a.txt", data=b"hello", timeout=10
+        )
+        assert upload.status_code == 200, upload.text
+        assert requests.get(f"{api}/storage/v1/b/probe/o/a.txt?alt=media", timeout=10).content == b"hello"
+
+        second = FakeGCSServer(tmp_path / "second").start()
+        try:
+            assert second.port != first.port
+            missing = requests.get(f"{second.endpoint}/storage/v1/b/probe", timeout=10)
+            assert missing.status_code == 404, "a server of its own, not the first"
+        finally:
+            second.stop()
+        assert nothing_listens(second.port)
+        assert requests.get(f"{api}/storage/v1/b/probe/o/a.txt?alt=media", timeout=10).content == b"hello"
+    finally:
+        stop_by_hand("gcs", first.directory)
+    assert nothing_listens(first.port)
     assert not (first.directory / "pid").exists()
 
 

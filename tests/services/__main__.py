@@ -1,4 +1,4 @@
-"""By hand: ``python -m tests.services start NAME DIR`` starts one service (``postgres``, ``s3``, ``azure``,
+"""By hand: ``python -m tests.services start NAME DIR`` starts one service (``postgres``, ``s3``, ``azure``, ``gcs``,
 ``redis`` or ``clamd``) in the fresh directory DIR and prints the environment variables that point the tests at
 it; ``stop NAME DIR`` stops it again (from any shell); ``stop-all DIR`` stops every service started under DIR
 (what the test command's exit handler runs, in case a run was killed before it could stop its own)."""

@@ -47,6 +47,10 @@ class AlliancePlatformStorageSettingsType(TypedDict, total=False):
     AZURE_BLOCK_SIZE: int
     #: Seconds promotion waits for Azure's server-side copy before recording an error. Default 300.
     AZURE_COPY_TIMEOUT: int
+    #: Files larger than this many bytes go to Google Cloud Storage in parts, composed into one object. Default 64 MiB.
+    GCS_MULTIPART_THRESHOLD: int
+    #: Bytes per GCS part (at least 5 MiB; raised so that any file fits in 1,024 parts). Default 16 MiB.
+    GCS_MULTIPART_PART_SIZE: int
     #: Seconds a multipart (or block list) upload may take from plan to completion. Default 24 hours.
     MULTIPART_UPLOAD_EXPIRY: int
     #: Seconds an actor may hold an upload's claim before another may take it over. Default 900.
@@ -111,6 +115,12 @@ DEFAULTS: dict[str, Any] = {
     "AZURE_BLOCK_SIZE": 16 * 1024 * 1024,
     # Seconds promotion waits for Azure's server-side copy to finish before it gives up (and records the error).
     "AZURE_COPY_TIMEOUT": 300,
+    # Files larger than this many bytes are uploaded to Google Cloud Storage in parts (each its own temporary
+    # object, sent in parallel, resumable), which the server composes into the upload's object.
+    "GCS_MULTIPART_THRESHOLD": 64 * 1024 * 1024,
+    # Bytes per part; at least 5 MiB, raised automatically so that any file fits in 1,024 parts (two rounds of
+    # GCS's 32-object compose).
+    "GCS_MULTIPART_PART_SIZE": 16 * 1024 * 1024,
     # Seconds a multipart upload may take from plan to completion (its part URLs are signed on demand and stay
     # short-lived, each valid for UPLOAD_URL_EXPIRY).
     "MULTIPART_UPLOAD_EXPIRY": 24 * 3600,
