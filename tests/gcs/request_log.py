@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+import json
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -15,6 +17,7 @@ class LoggedRequest:
     query: dict[str, list[str]]
     ranged: bool
     kind: str
+    body: Any = None
     response_bytes: int = 0
 
 
@@ -47,6 +50,9 @@ class GcsRequestLog:
             query = parse_qs(parts.query)
             headers = {name.lower() for name in (kwargs.get("headers") or {})}
             logged = LoggedRequest(method, parts.path, query, "range" in headers, _kind(method, parts.path, query))
+            data = kwargs.get("data")
+            if isinstance(data, str | bytes) and data[:1] in ("{", b"{"):
+                logged.body = json.loads(data)
             self.requests.append(logged)
             response = original(method, url, *args, **kwargs)
             if logged.kind == "download":
