@@ -1,5 +1,5 @@
-"""The stores a test can run the test model ``CloudDocument`` on: the filesystem backend, S3 (SeaweedFS) and Azure
-(Azurite), each built from plain options a task worker (another process) can rebuild it from, and uploads placed
+"""The stores a test can run the test model ``CloudDocument`` on: the filesystem backend, S3 (SeaweedFS), Azure
+(Azurite) and Google Cloud Storage (fake-gcs-server), each built from plain options a task worker (another process) can rebuild it from, and uploads placed
 in their temporary area the way a browser would have left them."""
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from alliance_platform.storage.async_uploads.storage.base import AsyncUploadStor
 from alliance_platform.storage.async_uploads.storage.filesystem import FileSystemAsyncUploadStorage
 from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile
 from tests.azure.conftest import make_storage as make_azure_storage
+from tests.gcs.conftest import make_storage as make_gcs_storage
 from tests.s3.conftest import make_storage as make_s3_storage
 from tests.testapp.models import CloudDocument
 
-KINDS = ["filesystem", "s3", "azure"]
+KINDS = ["filesystem", "s3", "azure", "gcs"]
 
 
 @dataclass
@@ -40,8 +41,8 @@ class Store:
         return digest.hexdigest()
 
     def keys_under(self, prefix: str) -> list[str]:
-        # django-storages' Azure listdir names files by their full name, S3's and the filesystem's relative to
-        # the folder; a folder that does not exist (the filesystem) holds nothing.
+        # django-storages' Azure listdir names files by their full name, S3's, GCS's and the filesystem's relative
+        # to the folder; a folder that does not exist (the filesystem) holds nothing.
         try:
             directories, files = self.storage.listdir(prefix)
         except FileNotFoundError:
@@ -71,6 +72,10 @@ def build_store(kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.M
             "azure_container": request.getfixturevalue("container"),
         }
         storage = make_azure_storage(options["connection_string"], options["azure_container"])
+    elif kind == "gcs":
+        # The credentials are not an option a worker can be given: it makes its own (it signs nothing).
+        options = {"bucket_name": request.getfixturevalue("gcs_bucket"), **request.getfixturevalue("gcs_server")}
+        storage = make_gcs_storage(request.getfixturevalue("gcs_server"), options["bucket_name"])
     else:
         options = {"location": str(tmp_path / "media"), "base_url": "/media/"}
         storage = FileSystemAsyncUploadStorage(**options)

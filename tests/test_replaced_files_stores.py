@@ -23,6 +23,13 @@ from tests.azure.conftest import (  # noqa: F401 - fixtures
 )
 from tests.cloud_document import CloudDocumentForm, plan, submit
 from tests.conftest import PDF_BYTES, png_bytes, request_for
+from tests.gcs.conftest import (  # noqa: F401 - fixtures
+    gcs_bucket,
+    gcs_client,
+    gcs_server,
+    make_storage as make_gcs_storage,
+    post_upload as post_gcs_upload,
+)
 from tests.s3.conftest import bucket, make_storage as make_s3_storage, post_upload, s3_client, s3_server  # noqa: F401
 from tests.testapp.models import CloudDocument
 
@@ -40,6 +47,8 @@ class Store:
         planned = plan(self.client, filename, len(content), field=field)
         if self.kind == "s3":
             response = post_upload(planned, content, filename)
+        elif self.kind == "gcs":
+            response = post_gcs_upload(planned, content, filename)
         elif self.kind == "azure":
             response = put_upload(planned, content)
         else:
@@ -57,10 +66,12 @@ class Store:
             return f.read()
 
 
-@pytest.fixture(params=["filesystem", "s3", "azure"])
+@pytest.fixture(params=["filesystem", "s3", "azure", "gcs"])
 def store(request, monkeypatch, client) -> Store:
     if request.param == "s3":
         storage = make_s3_storage(request.getfixturevalue("s3_server"), request.getfixturevalue("bucket"))
+    elif request.param == "gcs":
+        storage = make_gcs_storage(request.getfixturevalue("gcs_server"), request.getfixturevalue("gcs_bucket"))
     elif request.param == "azure":
         storage = make_azure_storage(request.getfixturevalue("azurite"), request.getfixturevalue("container"))
     else:

@@ -30,6 +30,7 @@ from alliance_platform.storage.async_uploads.storage.filesystem import FileSyste
 from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile
 from tests.azure.conftest import azurite, blob_service, container, make_storage as make_azure_storage  # noqa: F401
 from tests.conftest import mark_folder, require_postgresql
+from tests.gcs.conftest import gcs_bucket, gcs_client, gcs_server, make_storage as make_gcs_storage  # noqa: F401
 from tests.s3.conftest import bucket, make_storage as make_s3_storage, s3_client, s3_server  # noqa: F401
 from tests.testapp.models import CloudDocument
 
@@ -52,7 +53,8 @@ def _postgresql_only():
 class Backend:
     name: str
     storage: AsyncUploadStorage
-    #: Whether an uploaded object can be written again with the same upload URL (S3's presigned POST).
+    #: Whether an uploaded object can be written again with the same upload URL (S3's presigned POST, GCS's signed
+    #: POST policy).
     rewritable: bool
 
     def read(self, key: str) -> bytes | None:
@@ -63,17 +65,19 @@ class Backend:
             return None
 
 
-@pytest.fixture(params=["filesystem", "s3", "azure"])
+@pytest.fixture(params=["filesystem", "s3", "azure", "gcs"])
 def backend(request, monkeypatch, tmp_path) -> Backend:
     if request.param == "filesystem":
         storage: AsyncUploadStorage = FileSystemAsyncUploadStorage(location=str(tmp_path / "store"))
     elif request.param == "s3":
         storage = make_s3_storage(request.getfixturevalue("s3_server"), request.getfixturevalue("bucket"))
+    elif request.param == "gcs":
+        storage = make_gcs_storage(request.getfixturevalue("gcs_server"), request.getfixturevalue("gcs_bucket"))
     else:
         storage = make_azure_storage(request.getfixturevalue("azurite"), request.getfixturevalue("container"))
     for name in ("file", "image"):
         monkeypatch.setattr(CloudDocument._meta.get_field(name), "storage", storage)
-    return Backend(name=request.param, storage=storage, rewritable=request.param == "s3")
+    return Backend(name=request.param, storage=storage, rewritable=request.param in ("s3", "gcs"))
 
 
 @pytest.fixture

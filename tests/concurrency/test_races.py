@@ -172,11 +172,11 @@ def test_an_upload_planned_before_the_upgrade_submitted_by_two_people_at_once(ba
         CloudDocument.objects.all().delete()
 
 
-@pytest.mark.parametrize("backend", ["s3"], indirect=True)
+@pytest.mark.parametrize("backend", ["s3", "gcs"], indirect=True)
 def test_an_upload_rewritten_while_it_is_submitted(backend: Backend, visitor):
-    """S3's presigned POST can be sent again until it expires. Sent again with other bytes (a PNG into a
-    PDF-only field) while the form is submitted, the record stores the verified bytes or nothing, never the new
-    ones."""
+    """S3's presigned POST and GCS's signed POST policy can be sent again until they expire. Sent again with other
+    bytes (a PNG into a PDF-only field) while the form is submitted, the record stores the verified bytes or
+    nothing, never the new ones."""
     for round_number in range(ROUNDS):
         browser = visitor()
         content = pdf(backend.name, "pinned", round_number)
@@ -192,7 +192,7 @@ def test_an_upload_rewritten_while_it_is_submitted(backend: Backend, visitor):
                 assert "rewritten after it was verified" in AsyncTempFile.objects.get(key=plan["key"]).error
 
 
-@pytest.mark.parametrize("backend", ["s3"], indirect=True)
+@pytest.mark.parametrize("backend", ["s3", "gcs"], indirect=True)
 def test_a_scan_hook_sees_the_bytes_that_are_stored(backend: Backend, visitor):
     """A slow ``pre_promote`` receiver (a virus scan) during which the upload is sent again with other bytes:
     what the receiver read is exactly what is stored, or nothing is stored."""

@@ -14,6 +14,7 @@ from alliance_platform.storage.async_uploads import promotion_jobs, signals
 from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile, ScanStatus
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401 - fixtures
 from tests.conftest import PDF_BYTES
+from tests.gcs.conftest import gcs_bucket, gcs_client, gcs_server  # noqa: F401 - fixtures
 from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401 - fixtures
 from tests.scanning.conftest import DOWN, EICAR, EICAR_THREAT, scanning_settings
 from tests.stores import KINDS, build_store, put_upload

@@ -26,6 +26,7 @@ import pytest
 
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401 - fixtures
 from tests.conftest import PDF_BYTES, mark_folder, require_postgresql, service_variable
+from tests.gcs.conftest import gcs_bucket, gcs_client, gcs_server  # noqa: F401 - fixtures
 from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401 - fixtures
 from tests.services.process import log_tail
 from tests.stores import Store, StoredUpload, build_store, put_upload
@@ -50,7 +51,7 @@ def _postgresql_only():
     require_postgresql("task worker tests")
 
 
-@pytest.fixture(params=["s3", "azure"])
+@pytest.fixture(params=["s3", "azure", "gcs"])
 def store(request, monkeypatch, tmp_path) -> Store:
     return build_store(request.param, request, monkeypatch, tmp_path)
 

@@ -1,7 +1,7 @@
 """The app a test's task worker runs with (``tests.tasks.worker_settings``): it gives the test models the storage
 the test chose, since a worker is another process and sees none of the test's monkeypatching.
 
-``AP_WORKER_STORAGE`` is JSON ``{"kind": "s3" | "azure" | "filesystem", "options": {...}}``, the arguments the test
+``AP_WORKER_STORAGE`` is JSON ``{"kind": "s3" | "azure" | "gcs" | "filesystem", "options": {...}}``, the arguments the test
 built its own storage with. ``AP_WORKER_PAUSE`` (``before_copy`` or ``after_copy``) makes the worker's promotion
 stop for good at that point of its first copy, after writing the file ``AP_WORKER_PAUSE_MARKER``: the test kills
 the worker there, at a known moment of the promotion.
@@ -27,6 +27,11 @@ def _storage(spec: dict):
         from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
 
         return AzureAsyncUploadStorage(**options)
+    if spec["kind"] == "gcs":
+        from alliance_platform.storage.async_uploads.storage.gcs import GoogleCloudAsyncUploadStorage
+        from tests.gcs.conftest import SigningCredentials
+
+        return GoogleCloudAsyncUploadStorage(credentials=SigningCredentials(), **options)
     from alliance_platform.storage.async_uploads.storage.filesystem import FileSystemAsyncUploadStorage
 
     return FileSystemAsyncUploadStorage(**options)
