@@ -17,6 +17,14 @@ from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from alliance_platform.storage.settings import DEFAULTS
 from gallery.models import Document
 from tests.conftest import PDF_BYTES, default_registry_url, field_id, media_files, read
+from tests.gcs.conftest import (  # noqa: F401 - fixtures
+    bucket_names as gcs_bucket_names,
+    gcs_bucket,
+    gcs_client,
+    gcs_server,
+    gcs_storage,
+    post_upload as post_gcs_upload,
+)
 from tests.s3.conftest import bucket, bucket_keys, post_upload, s3_client, s3_server, s3_storage  # noqa: F401
 from tests.testapp.models import CloudDocument
 
@@ -308,4 +316,42 @@ def test_an_s3_multipart_upload_in_progress_is_aborted(
     assert bucket_keys(s3_client, bucket) == []
     assert not AsyncTempFile.objects.filter(key=upload_plan["key"]).exists()
     # The session's own endpoints no longer accept it either.
+    assert logged_in.post(multipart["listUrl"], {"token": multipart["token"]}).status_code == 409
+
+
+def test_a_gcs_object_is_deleted(logged_in, gcs_storage, gcs_client, gcs_bucket):  # noqa: F811
+    upload_plan = plan(logged_in, "small.pdf", model=CloudDocument, size=len(PDF_BYTES))
+    assert post_gcs_upload(upload_plan, PDF_BYTES).status_code in (200, 201, 204)
+    assert gcs_bucket_names(gcs_client, gcs_bucket) == [upload_plan["key"]]
+
+    assert discard(logged_in, upload_plan["key"], model=CloudDocument).status_code == 204
+
+    assert gcs_bucket_names(gcs_client, gcs_bucket) == []
+    assert not AsyncTempFile.objects.filter(key=upload_plan["key"]).exists()
+
+
+def test_the_parts_of_a_gcs_upload_in_progress_are_deleted(
+    logged_in,
+    settings,
+    monkeypatch,
+    gcs_storage,  # noqa: F811
+    gcs_client,  # noqa: F811
+    gcs_bucket,  # noqa: F811
+):
+    settings.ALLIANCE_PLATFORM = {"STORAGE": {"GCS_MULTIPART_THRESHOLD": 6 * MIB, "GCS_MULTIPART_PART_SIZE": 5 * MIB}}
+    monkeypatch.setattr(CloudDocument._meta.get_field("file"), "max_size", 30)
+    content = b"%PDF-1.4\n" + hashlib.sha256(b"discard").digest() * (12 * MIB // 32)
+    upload_plan = plan(logged_in, "big.pdf", model=CloudDocument, size=len(content), contentType="application/pdf")
+    multipart = upload_plan["uploadUrl"]["multipart"]
+    signed = logged_in.post(multipart["signUrl"], {"token": multipart["token"], "partNumbers": "1,2"}).json()["parts"]
+    for part in signed:
+        start = (part["partNumber"] - 1) * multipart["partSize"]
+        sent = requests.put(part["url"], data=content[start : start + multipart["partSize"]], timeout=60)
+        assert sent.status_code == 200, sent.text
+    assert len(gcs_bucket_names(gcs_client, gcs_bucket)) == 2, "two parts, each an object"
+
+    assert discard(logged_in, upload_plan["key"], model=CloudDocument).status_code == 204
+
+    assert gcs_bucket_names(gcs_client, gcs_bucket) == []
+    assert not AsyncTempFile.objects.filter(key=upload_plan["key"]).exists()
     assert logged_in.post(multipart["listUrl"], {"token": multipart["token"]}).status_code == 409
