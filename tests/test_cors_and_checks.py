@@ -11,6 +11,7 @@ import pytest
 from alliance_platform.storage import checks
 from alliance_platform.storage.async_uploads.cors import cors_targets, validate_origin
 from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
+from alliance_platform.storage.async_uploads.storage.gcs import GoogleCloudAsyncUploadStorage
 from alliance_platform.storage.async_uploads.storage.s3 import S3AsyncUploadStorage
 from tests.testapp.models import CloudDocument
 
@@ -119,6 +120,36 @@ def test_complete_s3_settings_give_no_warning(settings, monkeypatch):
     assert check_ids() == []
 
 
+def gcs(**options) -> GoogleCloudAsyncUploadStorage:
+    from tests.gcs.conftest import SigningCredentials
+
+    return GoogleCloudAsyncUploadStorage(**{"bucket_name": "uploads", "credentials": SigningCredentials(), **options})
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"bucket_name": None}, "alliance_platform_storage.W030"),
+        ({"credentials": None}, "alliance_platform_storage.W032"),
+    ],
+)
+def test_incomplete_gcs_settings_are_reported_once(settings, monkeypatch, options, expected):
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    settings.ALLIANCE_PLATFORM = {"STORAGE": {"CORS_ORIGINS": ["https://www.example.com"]}}
+    shared = gcs(**options)
+    monkeypatch.setattr(CloudDocument._meta.get_field("file"), "storage", shared)
+    monkeypatch.setattr(CloudDocument._meta.get_field("image"), "storage", shared)
+    assert check_ids() == [expected]
+
+
+def test_a_gcs_bucket_is_one_cors_target_for_every_field_on_it(monkeypatch):
+    monkeypatch.setattr(CloudDocument._meta.get_field("file"), "storage", gcs())
+    monkeypatch.setattr(CloudDocument._meta.get_field("image"), "storage", gcs())
+    assert [target.description for target in cors_targets()] == [
+        "GCS bucket 'uploads' (https://storage.googleapis.com)"
+    ]
+
+
 def azure(**options) -> AzureAsyncUploadStorage:
     connection = (
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
@@ -135,6 +166,8 @@ def azure(**options) -> AzureAsyncUploadStorage:
         (s3, {"Bucket": "elsewhere"}, ["Bucket"]),
         (azure, {"content_type": "application/pdf", "ResponseCacheControl": "no-cache"}, []),
         (azure, {"content_typo": "application/pdf"}, ["content_typo"]),
+        (gcs, {"ResponseContentType": "application/pdf", "response_disposition": "inline"}, []),
+        (gcs, {"ResponseCacheControl": "no-cache"}, ["ResponseCacheControl"]),
     ],
 )
 def test_download_params_a_storage_would_refuse_are_a_startup_error(monkeypatch, make_storage, params, unsupported):
