@@ -1,4 +1,4 @@
-"""The demo's storage switched to S3 (SeaweedFS) or Azure (Azurite) for the browser tests, with the CORS rules that
+"""The demo's storage switched to S3 (SeaweedFS), Azure (Azurite) or GCS (fake-gcs-server) for the browser tests, with the CORS rules that
 let the live server's pages upload, and small thresholds so that a few MiB go up in parts.
 
 Fixtures, made available to every browser test by conftest.py.
@@ -7,12 +7,15 @@ Fixtures, made available to every browser test by conftest.py.
 from __future__ import annotations
 
 import base64
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from alliance_platform.storage.async_uploads.storage import gcs as gcs_backend
 from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
 from gallery.models import Document
+from tests.gcs.conftest import SigningCredentials
 
 MiB = 1024 * 1024
 S3_PART_SIZE = 5 * MiB  # S3's smallest
@@ -21,6 +24,10 @@ AZURE_BLOCK_SIZE = MiB  # this backend's smallest
 S3_LARGE_SIZE = 16 * MiB
 # Four blocks: three of 1 MiB and one of half a MiB.
 AZURE_LARGE_SIZE = 7 * MiB // 2
+GCS_PART_SIZE = MiB  # below the backend's 5 MiB minimum, lowered for these tests
+# Four parts: three of 1 MiB and one of half a MiB.
+GCS_LARGE_SIZE = 7 * MiB // 2
+_GCS_PART = re.compile(r"/\.parts/.+/[0-9a-f]{16}/(\d{5})$")
 
 
 def part_number(url: str) -> int | None:
@@ -43,6 +50,16 @@ def block_number(url: str) -> int | None:
 
 def is_block_upload(url: str) -> bool:
     return block_number(url) is not None
+
+
+def gcs_part_number(url: str) -> int | None:
+    """The part number of a signed GCS part URL (``.../.parts/<key>/<upload id>/<5-digit number>``), or ``None``."""
+    found = _GCS_PART.search(urlsplit(url).path)
+    return int(found.group(1)) if found else None
+
+
+def is_gcs_part_upload(url: str) -> bool:
+    return gcs_part_number(url) is not None
 
 
 def endpoint_of(connection_string: str) -> str:
@@ -133,3 +150,32 @@ def blocks(settings, azure_container):
         },
     }
     return azure_container
+
+
+@pytest.fixture
+def gcs_upload_bucket(settings, gcs_server, gcs_bucket, live_server):
+    """The default storage (which the demo's Document uses) switched to the GCS emulator. (It answers every origin,
+    whatever the bucket's CORS rules say, and shows the page no ETag: the widget lists the parts to complete.)"""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "alliance_platform.storage.async_uploads.storage.gcs.GoogleCloudAsyncUploadStorage",
+            "OPTIONS": {"bucket_name": gcs_bucket, "credentials": SigningCredentials(), **gcs_server},
+        },
+    }
+    return gcs_bucket
+
+
+@pytest.fixture
+def gcs_parts(settings, gcs_upload_bucket, monkeypatch):
+    """Uploads in parts above 2 MiB, in 1 MiB parts."""
+    monkeypatch.setattr(gcs_backend, "MIN_PART_SIZE", GCS_PART_SIZE)
+    settings.ALLIANCE_PLATFORM = {
+        **settings.ALLIANCE_PLATFORM,
+        "STORAGE": {
+            **settings.ALLIANCE_PLATFORM.get("STORAGE", {}),
+            "GCS_MULTIPART_THRESHOLD": 2 * MiB,
+            "GCS_MULTIPART_PART_SIZE": GCS_PART_SIZE,
+        },
+    }
+    return gcs_upload_bucket

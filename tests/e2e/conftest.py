@@ -13,16 +13,17 @@ import re
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 import pytest
 
-# Azurite and a fresh container per test, for the browser tests against Azure (test_azure.py), and the S3 server
-# and a fresh bucket per test, for those against S3 (test_s3.py); skipped like the backends' own tests when their
-# server is not configured.
+# Azurite and a fresh container per test, for the browser tests against Azure (test_azure.py), the S3 server and
+# the GCS emulator with a fresh bucket per test, for those against S3 (test_s3.py) and GCS (test_gcs.py); skipped
+# like the backends' own tests when their server is not configured.
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401
+from tests.gcs.conftest import gcs_bucket, gcs_client, gcs_server  # noqa: F401
 from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
 
 from .axe import Axe, axe_script
 
-# The demo's storage switched to S3 or Azure (cloud.py).
-from .cloud import azure_container, blocks, multipart, s3_bucket  # noqa: F401
+# The demo's storage switched to S3, Azure or GCS (cloud.py).
+from .cloud import azure_container, blocks, gcs_parts, gcs_upload_bucket, multipart, s3_bucket  # noqa: F401
 
 CHROMIUM_ARGS = [
     "--headless",
