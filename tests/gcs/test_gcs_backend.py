@@ -279,3 +279,21 @@ def test_cleanup_sweeps_orphans_and_abandoned_parts_under_the_location_only(
 
     assert (report.orphans_deleted, report.uploads_aborted) == (1, 1)
     assert bucket_names(gcs_client, gcs_bucket) == sorted(kept)
+
+
+def test_object_parameters_apply_to_the_copy_which_keeps_the_uploads_type(
+    client, gcs_server, gcs_bucket, gcs_client, monkeypatch
+):
+    """A rewrite that names metadata of its own takes all of it from the request (on GCS; the emulator merges):
+    the storage sends the upload's type along with the object parameters."""
+    storage = make_storage(gcs_server, gcs_bucket, object_parameters={"cache_control": "private, max-age=60"})
+    use_storage(monkeypatch, storage)
+    key = uploaded(client, contentType="application/pdf")
+    assert gcs_client.bucket(gcs_bucket).get_blob(key).cache_control == "private, max-age=60", "set by the policy"
+    log = GcsRequestLog(storage)
+    doc = CloudDocument.objects.create(file=key)
+    (rewrite,) = log.of("rewrite")
+    assert rewrite.body["contentType"] == "application/pdf"
+    assert rewrite.body["cacheControl"] == "private, max-age=60"
+    promoted = gcs_client.bucket(gcs_bucket).get_blob(doc.file.name)
+    assert (promoted.content_type, promoted.cache_control) == ("application/pdf", "private, max-age=60")

@@ -78,6 +78,8 @@ _POST_FIELD_FOR_PROPERTY = {
     "content_encoding": "Content-Encoding",
     "content_language": "Content-Language",
 }
+# What a rewrite keeps of the source when it sets object parameters of its own on the copy.
+_COPIED_PROPERTIES = ("content_type", *_POST_FIELD_FOR_PROPERTY, "metadata")
 # Download parameters (``download_params``) and the signed URL's response overrides they stand for; the S3 names
 # are accepted as well, so a field keeps working when its storage moves between backends.
 _SIGNED_URL_OVERRIDE_FOR_PARAMETER = {
@@ -339,7 +341,12 @@ class GoogleCloudAsyncUploadStorage(CloudAsyncUploadStorage, GoogleCloudStorage)
         try:
             # ifGenerationMatch=0: a completion never replaces an object that exists already.
             destination.compose(sources, if_generation_match=0)
-        except (google_exceptions.PreconditionFailed, google_exceptions.BadRequest) as error:
+        except (
+            google_exceptions.PreconditionFailed,
+            google_exceptions.BadRequest,
+            google_exceptions.NotFound,
+        ) as error:
+            # An object already at the key, or a part deleted or rewritten since it was listed.
             raise InvalidUploadParts(str(error)) from error
         finally:
             self._delete_stored(intermediates)
@@ -405,10 +412,14 @@ class GoogleCloudAsyncUploadStorage(CloudAsyncUploadStorage, GoogleCloudStorage)
         generation = int(source_version) if source_version else None
         source = self.bucket.blob(self._stored_name(from_key), generation=generation)
         destination = self.bucket.blob(self._stored_name(to_key))
-        for prop, value in self._blob_properties(destination.name).items():
-            setattr(destination, prop, value)
         token = None
         try:
+            properties = self._blob_properties(destination.name)
+            if properties:
+                # A rewrite given any metadata takes all of it from the request: the source's is carried over first.
+                source.reload()
+                for prop in _COPIED_PROPERTIES:
+                    setattr(destination, prop, properties.get(prop, getattr(source, prop)))
             while True:
                 token, _copied, _total = destination.rewrite(
                     source, token=token, if_generation_match=None if overwrite else 0
