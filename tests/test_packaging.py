@@ -157,15 +157,15 @@ def test_public_import_paths():
     from alliance_platform.storage.async_uploads.storage.azure import AzureAsyncUploadStorage
     from alliance_platform.storage.async_uploads.storage.base import AsyncUploadStorage, GenerateUploadUrlResponse
     from alliance_platform.storage.async_uploads.storage.filesystem import FileSystemAsyncUploadStorage
+    from alliance_platform.storage.async_uploads.storage.gcs import GoogleCloudAsyncUploadStorage
     from alliance_platform.storage.async_uploads.storage.s3 import S3AsyncUploadStorage
     from alliance_platform.storage.async_uploads.views import DownloadRedirectView, GenerateUploadUrlView
 
     assert (default_max_length, default_max_size) == (500, 100)
     assert isinstance(default_async_field_registry, AsyncFieldRegistry)
     assert issubclass(FileSystemAsyncUploadStorage, AsyncUploadStorage)
-    assert issubclass(S3AsyncUploadStorage, AsyncUploadStorage) and issubclass(
-        AzureAsyncUploadStorage, AsyncUploadStorage
-    )
+    for backend in (S3AsyncUploadStorage, AzureAsyncUploadStorage, GoogleCloudAsyncUploadStorage):
+        assert issubclass(backend, AsyncUploadStorage)
     for name in (AsyncFileField, AsyncFileInput, AsyncImageField, AsyncFieldFile, AsyncFileInputData):
         assert name is not None
     for name in (AsyncImageFieldFile, AsyncTempFile, SerializerFileField, SerializerImageField):

@@ -146,6 +146,7 @@ class GoogleCloudAsyncUploadStorage(CloudAsyncUploadStorage, GoogleCloudStorage)
 
     @property
     def client(self) -> Client:
+        """django-storages' client, pointed at ``api_endpoint`` when one is set (its own client cannot be)."""
         if self._client is None:
             if self.iam_sign_blob and not self.credentials:
                 self.credentials, self.project_id = default_credentials(
@@ -157,6 +158,7 @@ class GoogleCloudAsyncUploadStorage(CloudAsyncUploadStorage, GoogleCloudStorage)
 
     @property
     def endpoint(self) -> str:
+        """Where signed URLs and POST forms send the browser."""
         return (self.api_endpoint or DEFAULT_ENDPOINT).rstrip("/")
 
     def _stored_name(self, name: str) -> str:
