@@ -269,6 +269,9 @@ def test_cleanup_sweeps_orphans_and_abandoned_parts_under_the_location_only(
         f"tenant-a/async-temp-files/.parts/2000/01/01/0123456789abcdef0123-big.pdf/00aa11bb22cc33dd/{n:05d}"
         for n in (1, 2)
     ]
+    # Something else under the parts directory, not shaped like an upload's part: neither listed nor deleted.
+    stray = "tenant-a/async-temp-files/.parts/notes.txt"
+    kept.append(stray)
     for name in [orphan, *kept, *parts]:
         bucket.blob(name).upload_from_string(PDF_BYTES)
     assert list(storage.list_incomplete_uploads(cleanup.timezone.now())) == [

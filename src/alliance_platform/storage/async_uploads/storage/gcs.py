@@ -68,6 +68,7 @@ _UPLOAD_ID_BYTES = 8
 #: a component starting with a dot (see ``keys``), so no upload's key can fall inside it.
 PARTS_DIRECTORY = ".parts"
 _PART_NUMBER = re.compile(r"^\d{5}$")
+_UPLOAD_ID = re.compile(rf"^[0-9a-f]{{{_UPLOAD_ID_BYTES * 2}}}$")
 #: Bytes one read of ``open_version`` fetches.
 READ_CHUNK_SIZE = 8 * MIB
 
@@ -480,8 +481,10 @@ class GoogleCloudAsyncUploadStorage(CloudAsyncUploadStorage, GoogleCloudStorage)
         parts_root = self._parts_root()
         started: dict[tuple[str, str], datetime] = {}
         for blob in self.bucket.list_blobs(prefix=parts_root):
-            relative, upload_id, _part = blob.name[len(parts_root) :].rsplit("/", 2)
-            upload = (f"{self.temporary_area}{relative}", upload_id)
+            path = blob.name[len(parts_root) :].rsplit("/", 2)
+            if len(path) != 3 or not _UPLOAD_ID.match(path[1]):
+                continue  # not written by this backend: left for a person to look at
+            upload = (f"{self.temporary_area}{path[0]}", path[1])
             started[upload] = min(started.get(upload, blob.time_created), blob.time_created)
         for upload, created in started.items():
             if created < older_than:
