@@ -19,12 +19,13 @@ if [[ ! -x $VENV/bin/python ]]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
 
-# The demo's REST API (demo/gallery/api.py) needs the drf extra. DEMO_STORAGE=s3 or azure (see
+# The demo's REST API (demo/gallery/api.py) needs the drf extra. DEMO_STORAGE=s3, azure or gcs (see
 # demo/demo_site/settings.py) needs that backend's extra as well.
 EXTRAS=image,drf
 case ${DEMO_STORAGE:-filesystem} in
     s3) EXTRAS+=,s3 ;;
     azure) EXTRAS+=,azure ;;
+    gcs) EXTRAS+=,gcs ;;
 esac
 echo "==> installing the library (editable) with extras: $EXTRAS"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$EXTRAS]"

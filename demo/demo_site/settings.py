@@ -10,6 +10,11 @@ environment: ``AZURE_CONNECTION_STRING`` (with an AccountKey, which signs the SA
 optionally, ``AZURE_LOCATION``. Needs the ``azure`` extra, an existing container and Blob service CORS rules for
 this site's origin (see docs/azure.md).
 
+``DEMO_STORAGE=gcs`` switches uploads to Google Cloud Storage, configured from the environment: ``GS_BUCKET_NAME``,
+and credentials that can sign: a service account key (``GOOGLE_APPLICATION_CREDENTIALS``), or the default
+credentials with ``GS_IAM_SIGN_BLOB=1`` (and ``GS_SA_EMAIL`` when they do not name their service account). Needs
+the ``gcs`` extra, an existing bucket and bucket CORS rules for this site's origin (see docs/gcs.md).
+
 Not for production: the secret key is public and DEBUG is on.
 """
 
@@ -143,8 +148,19 @@ elif DEMO_STORAGE == "azure":
             "location": os.environ.get("AZURE_LOCATION", ""),
         },
     }
+elif DEMO_STORAGE == "gcs":
+    if not os.environ.get("GS_BUCKET_NAME"):
+        raise ImproperlyConfigured("DEMO_STORAGE=gcs needs the GS_BUCKET_NAME environment variable.")
+    STORAGES["default"] = {
+        "BACKEND": "alliance_platform.storage.async_uploads.storage.gcs.GoogleCloudAsyncUploadStorage",
+        "OPTIONS": {
+            "bucket_name": os.environ["GS_BUCKET_NAME"],
+            "iam_sign_blob": os.environ.get("GS_IAM_SIGN_BLOB", "") not in ("", "0", "false"),
+            "sa_email": os.environ.get("GS_SA_EMAIL") or None,
+        },
+    }
 elif DEMO_STORAGE != "filesystem":
-    raise ImproperlyConfigured(f"DEMO_STORAGE must be 'filesystem', 's3' or 'azure', not {DEMO_STORAGE!r}.")
+    raise ImproperlyConfigured(f"DEMO_STORAGE must be 'filesystem', 's3', 'azure' or 'gcs', not {DEMO_STORAGE!r}.")
 
 # All library settings are optional; see the documentation for what can go here.
 ALLIANCE_PLATFORM = {"STORAGE": {"CORS_ORIGINS": ["http://127.0.0.1:8000", "http://localhost:8000"]}}
