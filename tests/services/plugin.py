@@ -1,6 +1,6 @@
 """The pytest plugin that starts the services a run needs (loaded for every run through ``addopts``).
 
-``pytest --services=s3,azure`` (or ``postgres``, ``redis``, ``clamd``, or ``all``; ``AP_TEST_SERVICES`` works too)
+``pytest --services=s3,azure,gcs`` (or ``postgres``, ``redis``, ``clamd``, or ``all``; ``AP_TEST_SERVICES`` works too)
 starts them before Django reads its settings, so their ports (free ones, the usual ones when they are free) reach
 ``tests/settings.py`` and the fixtures through the ``AP_TEST_*`` variables, and stops them when the run ends,
 however it ends. A service's data, log and pid live under ``AP_TEST_SERVICES_DIR`` when it is set (the test
