@@ -198,7 +198,7 @@ class GoogleCloudAsyncUploadStorage(CloudAsyncUploadStorage, GoogleCloudStorage)
         return {prop: parameters[prop] for prop in (*_POST_FIELD_FOR_PROPERTY, "metadata") if parameters.get(prop)}
 
     def single_upload_plan(
-        self, name: str, *, expire: int, max_size: int | None, content_type: str | None
+        self, name: str, *, expire: int, max_size: int | None, content_type: str | None, size: int | None = None
     ) -> GenerateUploadUrlResponse:
         """A V4 signed POST policy that pins the key, the declared type, the object parameters and the size."""
         blob_name = self._stored_name(name)
