@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django import forms
@@ -15,6 +16,7 @@ from ...auth import has_permission
 from ...settings import storage_settings
 from .. import signals
 from ..keys import MAX_FILENAME_LENGTH, sanitize_filename
+from ..planned_rows import insert_planned_upload
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..requester import Requester
 from ..temp_files import AsyncTempFile
@@ -23,6 +25,8 @@ from .authentication import ApiClientAuthenticationMixin
 from .backend_calls import as_upload_plan, call_backend, endpoint_urls
 from .common import InstanceLookupError, get_instance, json_error
 from .fetch_metadata import RefuseCrossSiteMixin
+
+logger = logging.getLogger("alliance_platform.storage")
 
 
 def _plain_text(value: str) -> str:
@@ -156,11 +160,6 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
         owner = requester.owner_fields()
         if owner is None:
             return json_error(403, detail=gettext("Uploading needs a logged-in user or a session."))
-        cap = storage_settings.MAX_PENDING_UPLOADS
-        if cap is not None and AsyncTempFile.objects.pending().owned_by(requester).count() >= cap:
-            detail = gettext("Too many uploads are waiting to be submitted. Save or discard some first.")
-            return json_error(429, detail=detail)
-
         storage = field.storage
         try:
             key = storage.generate_temporary_path(filename, max_length=field.max_length)
@@ -181,15 +180,26 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
             ),
             storage,
         )
-        temp_file = AsyncTempFile.create_for_field(
-            field,
-            filename,
+        temp_file = AsyncTempFile(
             key=key,
+            original_filename=filename,
+            field_id=field.async_field_id,
             **owner,
             planned_for="" if instance is None else str(instance.pk),
             declared_size=values["size"],
             content_type=values["contentType"],
             upload_id=upload_url.get("multipart", {}).get("uploadId", ""),
         )
+        # The cap is checked by the INSERT itself (one statement, see ``planned_rows``), so the URL is signed before
+        # the cap is known. A refused plan's URL is never sent, and a key with no row cannot be submitted; a
+        # multipart upload the backend already started for it is aborted at once.
+        if not insert_planned_upload(temp_file, requester, storage_settings.MAX_PENDING_UPLOADS):
+            if temp_file.upload_id and storage.supports_multipart:
+                try:
+                    storage.abort_multipart_upload(key, temp_file.upload_id)
+                except Exception:  # cleanup's sweep aborts it later; the answer is the 429 either way
+                    logger.warning("Could not abort the multipart upload of refused plan %s", key, exc_info=True)
+            detail = gettext("Too many uploads are waiting to be submitted. Save or discard some first.")
+            return json_error(429, detail=detail)
         signals.upload_planned.send(sender=AsyncTempFile, temp_file=temp_file, field=field, request=request)
         return JsonResponse({"uploadUrl": upload_url, "key": key})
