@@ -167,7 +167,6 @@ class StorageSettings:
         value = self.AUTHENTICATE_REQUEST
         return import_string(value) if isinstance(value, str) else value
 
-
     def scanner_function(self):
         value = self.SCANNER
         return import_string(value) if isinstance(value, str) else value
