@@ -20,16 +20,17 @@ Queries per plan, counted two ways:
 
 - over HTTP, in the server that answers, for ours and the reference on each database: the plan request after the
   warm-up carries ``X-Bench-Count-Queries`` and ``benchmarks.query_count`` answers with every statement the
-  request ran, the session and authentication middleware's included. Our browser's session already exists by
-  then (the first plan created it); the reference never creates one, so it loads none.
+  request ran, the session and authentication middleware's included. Neither library creates a session for an
+  anonymous browser (ours gives it a signed uploader cookie with its first plan), so neither loads one: both
+  browsers are in the same state.
 - in-process on the runner's database, with ``CaptureQueriesContext`` around a Django test client request after an
   earlier one of the same client: without a cap (the benchmark settings), with the library's default cap of 50,
   and for a logged-in user with that cap.
 
 What counts against the target (at most 2 per plan): every query of the request, except, for a logged-in user, the
 ``auth_user`` row that Django's ``AuthenticationMiddleware`` reads for every request of a logged-in user whatever
-view serves it. For an anonymous browser that leaves no exception: its session row is read because the library
-needs the uploader token, and it counts.
+view serves it. For an anonymous browser there is no exception to make: its uploader token is in a signed cookie,
+so no session row is read.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def captured_plan_queries(client: Client) -> list[str]:
     data = {"fieldId": blob_field_id(), "filename": "queries.bin", "size": 1024}
-    first = client.post(plan_path(), data)  # creates the session for anonymous clients
+    first = client.post(plan_path(), data)  # gives an anonymous client its uploader cookie
     if first.status_code != 200:
         raise BenchmarkError(f"plan request answered {first.status_code}: {first.content[:300]!r}")
     with CaptureQueriesContext(connection) as captured:
@@ -365,7 +366,7 @@ def run(ctx) -> Section:
 def in_process_queries(ctx, section: Section, label: str) -> None:
     """Queries per plan with ``CaptureQueriesContext`` on the runner's database, without and with a cap."""
     counted = describe_queries(
-        "anonymous session, MAX_PENDING_UPLOADS=None (as above)", captured_plan_queries(Client()), section
+        "anonymous browser, MAX_PENDING_UPLOADS=None (as above)", captured_plan_queries(Client()), section
     )
     section.add(
         f"{label}: SQL queries per plan, in-process (anonymous, no cap)",
@@ -375,7 +376,7 @@ def in_process_queries(ctx, section: Section, label: str) -> None:
     )
     with override_settings(ALLIANCE_PLATFORM={"STORAGE": {"MAX_PENDING_UPLOADS": 50}}):
         counted = describe_queries(
-            "anonymous session, MAX_PENDING_UPLOADS=50 (library default)", captured_plan_queries(Client()), section
+            "anonymous browser, MAX_PENDING_UPLOADS=50 (library default)", captured_plan_queries(Client()), section
         )
     section.add(
         f"{label}: SQL queries per plan, in-process (anonymous, cap 50)",

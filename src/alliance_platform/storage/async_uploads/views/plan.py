@@ -12,7 +12,7 @@ from django.views import View
 
 from ...auth import has_permission
 from ...settings import storage_settings
-from .. import signals
+from .. import signals, uploader_cookie
 from ..planned_rows import insert_planned_upload
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..requester import Requester
@@ -90,7 +90,8 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
             return json_error(400, {"size": [message]})
 
         requester = Requester.from_request(request)
-        owner = requester.owner_fields()
+        issued: list[str] = []  # a new anonymous uploader token, for the response's cookie
+        owner = requester.owner_fields(issue_token=issued.append)
         if owner is None:
             return json_error(403, detail=gettext("Uploading needs a logged-in user or a session."))
         storage = field.storage
@@ -135,4 +136,7 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
             detail = gettext("Too many uploads are waiting to be submitted. Save or discard some first.")
             return json_error(429, detail=detail)
         signals.upload_planned.send(sender=AsyncTempFile, temp_file=temp_file, field=field, request=request)
-        return JsonResponse({"uploadUrl": upload_url, "key": key})
+        response = JsonResponse({"uploadUrl": upload_url, "key": key})
+        if issued:
+            uploader_cookie.set_token(response, issued[0])
+        return response
