@@ -16,25 +16,46 @@ MySQL and old SQLite) fall back to the count and ``create()`` as before.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import connections, router
+from django.db.models import Field
 
 from .requester import Requester
 from .temp_files import AsyncTempFile
 
 
-def _insert_parts(temp_file: AsyncTempFile, connection) -> tuple[list[str], list[Any]]:
-    """The quoted columns and their database values for inserting ``temp_file`` (every concrete column but an
-    auto-incremented primary key), converted exactly as ``Model.save()`` converts them."""
-    quote = connection.ops.quote_name
-    columns, values = [], []
-    for field in temp_file._meta.local_concrete_fields:
-        if field.primary_key and field.db_returning:
-            continue
-        columns.append(quote(field.column))
-        values.append(field.get_db_prep_save(field.pre_save(temp_file, add=True), connection=connection))
-    return columns, values
+@cache
+def _insert_fields() -> tuple[Field, ...]:
+    """Every concrete field ``AsyncTempFile``'s INSERT writes: all but an auto-incremented primary key."""
+    fields = AsyncTempFile._meta.local_concrete_fields
+    return tuple(field for field in fields if not (field.primary_key and field.db_returning))
+
+
+#: ``_insert_head`` by database vendor: the statement's start depends on nothing else.
+_HEADS: dict[str, str] = {}
+
+
+def _insert_head(connection) -> str:
+    """``INSERT INTO <table> (<columns>) SELECT %s, ...``, the same for every plan on one kind of database, so it is
+    built once per vendor rather than quoted and joined on every plan."""
+    head = _HEADS.get(connection.vendor)
+    if head is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in _insert_fields())
+        placeholders = ", ".join(["%s"] * len(_insert_fields()))
+        table = quote(AsyncTempFile._meta.db_table)
+        head = _HEADS[connection.vendor] = f"INSERT INTO {table} ({columns}) SELECT {placeholders}"  # noqa: S608
+    return head
+
+
+def _insert_values(temp_file: AsyncTempFile, connection) -> list[Any]:
+    """The database values of ``temp_file``'s columns, in ``_insert_fields`` order, converted exactly as
+    ``Model.save()`` converts them."""
+    return [
+        field.get_db_prep_save(field.pre_save(temp_file, add=True), connection=connection) for field in _insert_fields()
+    ]
 
 
 def _pending_count_sql(requester: Requester, cap: int, connection) -> tuple[str, tuple[Any, ...]]:
@@ -60,10 +81,8 @@ def insert_planned_upload(temp_file: AsyncTempFile, requester: Requester, cap: i
         return True
 
     meta = AsyncTempFile._meta
-    columns, values = _insert_parts(temp_file, connection)
-    placeholders = ", ".join(["%s"] * len(values))
-    sql = f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(columns)}) SELECT {placeholders}"
-    params: list[Any] = list(values)
+    sql = _insert_head(connection)
+    params: list[Any] = _insert_values(temp_file, connection)
     if cap is not None:
         count_sql, count_params = _pending_count_sql(requester, cap, connection)
         sql += f" WHERE ({count_sql}) < %s"
