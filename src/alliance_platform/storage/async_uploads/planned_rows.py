@@ -19,7 +19,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, models, router
 from django.db.models import Field
 
 from .requester import Requester
@@ -50,12 +50,21 @@ def _insert_head(connection) -> str:
     return head
 
 
+#: Field classes whose database value for a ``str`` is that ``str`` on every backend (``get_prep_value`` is
+#: ``to_python``, which returns a ``str`` unchanged, and no backend adapts text): their conversion is skipped.
+_PLAIN_TEXT_FIELDS = (models.CharField, models.TextField)
+
+
 def _insert_values(temp_file: AsyncTempFile, connection) -> list[Any]:
-    """The database values of ``temp_file``'s columns, in ``_insert_fields`` order, converted exactly as
-    ``Model.save()`` converts them."""
-    return [
-        field.get_db_prep_save(field.pre_save(temp_file, add=True), connection=connection) for field in _insert_fields()
-    ]
+    """The database values of ``temp_file``'s columns, in ``_insert_fields`` order, as ``Model.save()`` converts
+    them (for text that conversion changes nothing, and most of the row is text, so it is skipped for text)."""
+    values = []
+    for field in _insert_fields():
+        value = field.pre_save(temp_file, add=True)
+        if not (type(field) in _PLAIN_TEXT_FIELDS and type(value) is str):
+            value = field.get_db_prep_save(value, connection=connection)
+        values.append(value)
+    return values
 
 
 def _pending_count_sql(requester: Requester, cap: int, connection) -> tuple[str, tuple[Any, ...]]:
