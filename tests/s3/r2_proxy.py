@@ -65,7 +65,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.refused.append(self.path)
             self._answer(501, [("Content-Type", "application/xml")], NOT_IMPLEMENTED_BODY)
             return
-        self.server.forwarded.append((self.command, self.path))
+        self.server.forwarded.append((self.command, self.path, len(body)))
         headers = [(name, value) for name, value in self.headers.items() if name.lower() not in _NOT_FORWARDED]
         if chunked:
             headers.append(("Transfer-Encoding", "chunked"))
@@ -117,8 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
 class R2StyleProxy(ThreadingHTTPServer):
     """The proxy on a free loopback port; ``endpoint_url`` is what a storage or client is pointed at.
 
-    ``refused`` lists the POST uploads answered ``501``, ``forwarded`` every request sent upstream, so a test can
-    prove which path an upload took.
+    ``refused`` lists the POST uploads answered ``501``, ``forwarded`` every request sent upstream (method, target,
+    body length), so a test can prove which path an upload took and how long each part was.
     """
 
     daemon_threads = True
@@ -128,7 +128,7 @@ class R2StyleProxy(ThreadingHTTPServer):
         self.upstream_host = upstream.hostname or "127.0.0.1"
         self.upstream_port = upstream.port or 80
         self.refused: list[str] = []
-        self.forwarded: list[tuple[str, str]] = []
+        self.forwarded: list[tuple[str, str, int]] = []
         super().__init__(("127.0.0.1", 0), _Handler)
         self._thread = threading.Thread(target=self.serve_forever, name="r2-style-proxy", daemon=True)
 
