@@ -17,12 +17,12 @@ import pytest
 # and a fresh bucket per test, for those against S3 (test_s3.py); skipped like the backends' own tests when their
 # server is not configured.
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401
-from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
+from tests.s3.conftest import bucket, r2_proxy, s3_client, s3_server  # noqa: F401
 
 from .axe import Axe, axe_script
 
 # The demo's storage switched to S3 or Azure (cloud.py).
-from .cloud import azure_container, blocks, multipart, s3_bucket  # noqa: F401
+from .cloud import azure_container, blocks, multipart, r2_bucket, s3_bucket  # noqa: F401
 
 CHROMIUM_ARGS = [
     "--headless",
