@@ -71,7 +71,7 @@ RESERVED_NAMES = ~models.Q(promoting_to="")
 
 
 class AsyncTempFile(models.Model):
-    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
     original_filename = models.CharField(verbose_name=_("original file name"), max_length=1000)
     key = models.CharField(verbose_name=_("key"), max_length=1000, unique=True)
     field_id = models.CharField(verbose_name=_("field"), max_length=300)
@@ -125,16 +125,22 @@ class AsyncTempFile(models.Model):
         app_label = "alliance_platform_storage"
         verbose_name = _("async temporary file")
         verbose_name_plural = _("async temporary files")
-        # Partial where most rows hold nothing to look up (anonymous uploads have no user; only promotions in
-        # progress reserve a name), so that the INSERT of a plan, the hot path, writes as few index entries as it
-        # can. ``uploaded_by = x`` implies the first condition; queries on ``promoting_to`` add ``RESERVED_NAMES``.
+        # The INSERT of a plan is the hot path: every index is partial, so a row is entered only in the one owner
+        # index it is looked up by (the user's, or for anonymous uploads the browser's) and in the reserved-name
+        # index only while a promotion holds a name; created_at has none (cleanup and the admin scan a table that
+        # only holds uploads of the last days). The queries imply each condition (``uploaded_by = x``;
+        # ``uploaded_by IS NULL AND session_fingerprint IN ...``; ``RESERVED_NAMES``), so SQLite uses the indexes.
         indexes = [
             models.Index(
                 fields=["uploaded_by", "created_at"],
                 name="ap_storage_tmp_user_idx",
                 condition=models.Q(uploaded_by__isnull=False),
             ),
-            models.Index(fields=["session_fingerprint", "created_at"], name="ap_storage_tmp_session_idx"),
+            models.Index(
+                fields=["session_fingerprint"],
+                name="ap_storage_tmp_session_idx",
+                condition=models.Q(uploaded_by__isnull=True),
+            ),
             models.Index(fields=["promoting_to"], name="ap_storage_tmp_promoting_idx", condition=RESERVED_NAMES),
         ]
 
