@@ -236,10 +236,18 @@ def check_promoted(store: ObjectStore, blob, key: str, source: Path, size: int) 
     store.delete(final_key)
 
 
+#: Azurite (the pinned 3.35, the newest on Debian 12's Node.js 18) copies a blob through one JavaScript string,
+#: which Node caps 24 bytes short of 512 MiB: a Copy Blob of 512 MiB or more fails there (real Azure copies it).
+AZURITE_LARGEST_COPY = 511 * MIB
+
+
 def run(ctx) -> Section:
     name = TITLES[ctx.args.backend]
     size = ctx.size_bytes
-    section = Section(f"Background promotion ({name}, {ctx.size_label}): PROMOTION=task (db_worker) vs request")
+    label = ctx.size_label
+    if ctx.args.backend == "azure" and size > AZURITE_LARGEST_COPY:
+        size, label = AZURITE_LARGEST_COPY, f"511 MiB: Azurite cannot copy {label}"
+    section = Section(f"Background promotion ({name}, {label}): PROMOTION=task (db_worker) vs request")
     backend = backend_for(ctx)
     source = ctx.workspace.source_file(size)
 

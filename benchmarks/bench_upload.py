@@ -51,7 +51,7 @@ class UploadedFile:
     """An upload that arrived in temporary storage and has not been submitted."""
 
     key: str
-    session_key: str
+    cookies: str  # the Cookie header of the browser that planned it (its uploader cookie, the CSRF cookie)
     size: int
 
 
@@ -74,7 +74,7 @@ def upload_ours(browser: Browser, source: Path) -> tuple[UploadRun, UploadedFile
     stored = Path(settings.MEDIA_ROOT) / plan["key"]
     same_content(source, stored)
     run = UploadRun(result.seconds, size, rss.growth_mib, cpu, rss.method)
-    return run, UploadedFile(plan["key"], browser.session_key, size)
+    return run, UploadedFile(plan["key"], browser.cookie_header(), size)
 
 
 def upload_bare(server: GunicornServer, source: Path) -> tuple[UploadRun, Path]:

@@ -41,13 +41,6 @@ class Browser:
             raise BenchmarkError(f"unexpected upload plan: {plan}")
         return plan
 
-    @property
-    def session_key(self) -> str:
-        key = self.session.cookies.get("sessionid")
-        if not key:
-            raise BenchmarkError("the server did not set a session cookie when planning an upload")
-        return key
-
     def cookie_header(self) -> str:
         return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.session.cookies)
 

@@ -108,9 +108,10 @@ GUNICORN_SETTINGS = ["--workers", "1", "--worker-class", "sync", "--timeout", "6
 class GunicornServer:
     """One gunicorn master with one sync worker, bound to a free loopback port, in its own process group."""
 
-    def __init__(self, name: str, app: str, workspace: Workspace, env: dict[str, str]):
+    def __init__(self, name: str, app: str, workspace: Workspace, env: dict[str, str], python: str | None = None):
         self.name = name
         self.app = app
+        self.python = python or sys.executable  # another environment's Python serves another project (the reference)
         self.workspace = workspace
         self.env = env
         self.port = 0
@@ -127,7 +128,7 @@ class GunicornServer:
 
     def start(self, deadline_seconds: float = 60) -> None:
         self.port = free_port()
-        command = [sys.executable, "-m", "gunicorn", *GUNICORN_SETTINGS, "--bind", f"{self.host}:{self.port}"]
+        command = [self.python, "-m", "gunicorn", *GUNICORN_SETTINGS, "--bind", f"{self.host}:{self.port}"]
         command.append(self.app)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

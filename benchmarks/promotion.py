@@ -27,7 +27,7 @@ from django.test import Client, override_settings
 
 from alliance_platform.storage.async_uploads.signals import file_promoted, pre_promote
 
-from .bench_submit import request_for_session
+from .bench_submit import client_cookie_header, request_for_cookies
 from .benchapp.forms import BlobForm
 from .browser import blob_field_id, plan_path
 from .harness import MIB, BenchmarkError, Section, fmt_seconds, summarise
@@ -111,7 +111,7 @@ def library_settings() -> dict:
 
 def plan_single_request(size: int, overrides: dict, method: str) -> tuple[str, str]:
     """Plan an upload through the real endpoint with the library settings ``overrides`` (a threshold above
-    ``size``); returns the temporary key and the session key that planned it."""
+    ``size``); returns the temporary key and the Cookie header of the browser that planned it."""
     client = Client()
     with override_settings(ALLIANCE_PLATFORM={"STORAGE": {**library_settings(), **overrides}}):
         response = client.post(plan_path(), {"fieldId": blob_field_id(), "filename": FILENAME, "size": size})
@@ -120,13 +120,13 @@ def plan_single_request(size: int, overrides: dict, method: str) -> tuple[str, s
     plan = response.json()
     if plan["uploadUrl"]["method"] != method:
         raise BenchmarkError(f"expected a single {method} plan, got {plan['uploadUrl']['method']}")
-    return plan["key"], client.session.session_key
+    return plan["key"], client_cookie_header(client)
 
 
-def bind(session_key: str):
+def bind(cookie_header: str):
     from alliance_platform.storage.async_uploads.requester import bind_request
 
-    return bind_request(request_for_session(session_key))
+    return bind_request(request_for_cookies(cookie_header))
 
 
 def same_ends(store: ObjectStore, key: str, source: Path, size: int) -> None:
@@ -152,13 +152,13 @@ def promote_once(
 ) -> PromotionRun:
     """Plan, put (not timed), then submit (timed) one upload of the first ``size`` bytes of ``source``; promotion
     must have sent at least one ``expected_request``. The promoted object is deleted unless ``keep_final``."""
-    key, session_key = plan_single_request(size, plan_overrides, plan_method)
+    key, cookie_header = plan_single_request(size, plan_overrides, plan_method)
     store.put(key, source, size)
     if store.size(key) != size:
         raise BenchmarkError(f"setup: {key} does not hold the {size} bytes put")
 
     form = BlobForm(data={"file": json.dumps({"key": key, "name": FILENAME})})
-    with bind(session_key), TrafficClock(traffic) as clock:
+    with bind(cookie_header), TrafficClock(traffic) as clock:
         before = traffic.reading()
         started = time.perf_counter()
         if not form.is_valid():

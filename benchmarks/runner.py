@@ -230,12 +230,15 @@ class Context:
         self.cleanup_counts = args.cleanup_counts
         self._servers: dict[str, GunicornServer] = {}
 
-    def server(self, name: str, env: dict[str, str] | None = None) -> GunicornServer:
-        """The running server ``name``, started on first use with ``env`` added to its environment."""
+    def server(
+        self, name: str, env: dict[str, str] | None = None, app: str | None = None, python: str | None = None
+    ) -> GunicornServer:
+        """The running server ``name``, started on first use with ``env`` added to its environment; ``app`` and
+        ``python`` for a server not in ``APPS`` (the plan benchmark's second database and the reference)."""
         if name not in self._servers:
-            app = APPS[name]
+            app = app or APPS[name]
             extra_env = {**(self.database.plan_variant.env if name == "ours-variant" else {}), **(env or {})}
-            server = GunicornServer(name, app, self.workspace, {**server_environment(), **extra_env})
+            server = GunicornServer(name, app, self.workspace, {**server_environment(), **extra_env}, python)
             self._servers[name] = server  # registered before starting, so a failed start is still stopped
             settings = "".join(f" {key}={value}" for key, value in extra_env.items())
             self.progress(f"starting gunicorn ({name}: {app}{settings})")

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 
 # What a typical project has, plus the library's middleware right after authentication (as documented).
 MIDDLEWARE = [
+    "benchmarks.query_count.QueryCountMiddleware",  # counts queries only when asked (plan benchmark)
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -48,11 +48,13 @@ def read(key: str) -> bytes:
 
 
 def request_for(client):
-    """A request carrying ``client``'s identity (user or anonymous session), for ``bind_request``."""
+    """A request carrying ``client``'s identity (user, or an anonymous browser's cookies and session), for
+    ``bind_request``."""
     from django.contrib.auth import get_user
     from django.test import RequestFactory
 
-    request = RequestFactory().post("/")
+    cookies = "; ".join(f"{morsel.key}={morsel.coded_value}" for morsel in client.cookies.values())
+    request = RequestFactory().post("/", HTTP_COOKIE=cookies)
     request.session = client.session
     request.user = get_user(request)
     return request

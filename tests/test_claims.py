@@ -11,8 +11,8 @@ from django.utils import timezone
 import pytest
 
 from alliance_platform.storage.async_uploads import claims, cleanup, promotion
-from alliance_platform.storage.async_uploads.requester import UPLOADER_SESSION_KEY
 from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile
+from alliance_platform.storage.async_uploads.uploader_cookie import COOKIE_NAME
 from gallery.models import Document
 from tests.conftest import PDF_BYTES, read
 from tests.testapp.models import Attachment
@@ -78,11 +78,11 @@ def test_a_key_planned_for_one_record_needs_permission_for_another(client_for, c
 def test_an_anonymous_upload_stays_submittable_after_logging_in(user, upload):
     browser = Client()
     planned = upload(browser, Attachment, "file", "a.pdf", PDF_BYTES)
-    token = browser.session[UPLOADER_SESSION_KEY]
-    session_key_before = browser.session.session_key
+    token = browser.cookies[COOKIE_NAME].value
+    session_key_before = browser.session.session_key  # the test client makes a session, as a login page would
     assert browser.login(username="alice", password="pw")  # django.contrib.auth.login, as a login view calls it
     assert browser.session.session_key != session_key_before, "Django rotates the session key on login"
-    assert browser.session[UPLOADER_SESSION_KEY] == token
+    assert browser.cookies[COOKIE_NAME].value == token
 
     from django import forms
 

@@ -18,6 +18,7 @@ import pytest
 from alliance_platform.storage.async_uploads import signals
 from alliance_platform.storage.async_uploads.models import AsyncTempFile
 from alliance_platform.storage.async_uploads.requester import UPLOADER_SESSION_KEY
+from alliance_platform.storage.async_uploads.uploader_cookie import COOKIE_NAME
 from alliance_platform.storage.settings import DEFAULTS
 from gallery.models import Document
 from tests.conftest import default_registry_url, field_id
@@ -63,6 +64,7 @@ def test_a_cross_site_plan_gives_an_anonymous_browser_no_uploader_token(client, 
     response = request_plan(client, "get", CROSS_SITE, filename="x.pdf")
 
     assert response.status_code == 403
+    assert COOKIE_NAME not in response.cookies and COOKIE_NAME not in client.cookies
     assert UPLOADER_SESSION_KEY not in client.session
     assert AsyncTempFile.objects.count() == 0
 

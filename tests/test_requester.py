@@ -21,6 +21,7 @@ from alliance_platform.storage.async_uploads.requester import (
     current_request,
     current_requester,
 )
+from alliance_platform.storage.async_uploads.uploader_cookie import COOKIE_NAME
 from tests.conftest import request_for
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +102,11 @@ def cookie_header(client: Client) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
+def all_cookies(client: Client) -> str:
+    """The Cookie header ``client`` sends: for an anonymous browser, its uploader cookie."""
+    return "; ".join(f"{morsel.key}={morsel.coded_value}" for morsel in client.cookies.values())
+
+
 def test_request_started_under_wsgi_gives_the_session_and_user_of_its_cookie(user, client_for):
     client = client_for(user)
 
@@ -149,8 +155,9 @@ def test_an_anonymous_upload_is_owned_by_the_browser_whose_cookie_is_announced(c
         send(request_started, environ={"HTTP_COOKIE": header})
         return Requester.from_request(current_request()).owns(temp_file)
 
-    assert in_fresh_context(owner_check, cookie_header(client))
+    assert in_fresh_context(owner_check, all_cookies(client))
     assert not in_fresh_context(owner_check, f"{settings.SESSION_COOKIE_NAME}=someone-else")
+    assert not in_fresh_context(owner_check, f"{COOKIE_NAME}=someone-else")
 
 
 def planned_row(key: str):

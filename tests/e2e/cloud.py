@@ -106,6 +106,32 @@ def s3_bucket(settings, s3_server, s3_client, bucket, live_server):
 
 
 @pytest.fixture
+def r2_bucket(settings, s3_bucket, r2_proxy, monkeypatch):
+    """``s3_bucket`` reached through the R2-style proxy (presigned POSTs answered ``501``), in PUT mode, with
+    multipart above 6 MiB in 5 MiB parts (and the demo's 10 MB limit on Document.file raised to 64 MB)."""
+    options = settings.STORAGES["default"]["OPTIONS"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {**options, "endpoint_url": r2_proxy.endpoint_url, "upload_method": "put"},
+        },
+    }
+    settings.ALLIANCE_PLATFORM = {
+        **settings.ALLIANCE_PLATFORM,
+        "STORAGE": {
+            **settings.ALLIANCE_PLATFORM.get("STORAGE", {}),
+            "S3_MULTIPART_THRESHOLD": 6 * MiB,
+            "S3_MULTIPART_PART_SIZE": S3_PART_SIZE,
+        },
+    }
+    monkeypatch.setattr(Document._meta.get_field("file"), "max_size", 64)
+    r2_proxy.refused.clear()
+    r2_proxy.forwarded.clear()
+    return s3_bucket
+
+
+@pytest.fixture
 def multipart(settings, s3_bucket, monkeypatch):
     """Multipart above 6 MiB, in 5 MiB parts; the demo's 10 MB limit on Document.file raised to 64 MB."""
     settings.ALLIANCE_PLATFORM = {

@@ -18,12 +18,20 @@ import pytest
 # like the backends' own tests when their server is not configured.
 from tests.azure.conftest import azurite, blob_service, container  # noqa: F401
 from tests.gcs.conftest import gcs_bucket, gcs_client, gcs_server  # noqa: F401
-from tests.s3.conftest import bucket, s3_client, s3_server  # noqa: F401
+from tests.s3.conftest import bucket, r2_proxy, s3_client, s3_server  # noqa: F401
 
 from .axe import Axe, axe_script
 
 # The demo's storage switched to S3, Azure or GCS (cloud.py).
-from .cloud import azure_container, blocks, gcs_parts, gcs_upload_bucket, multipart, s3_bucket  # noqa: F401
+from .cloud import (  # noqa: F401
+    azure_container,
+    blocks,
+    gcs_parts,
+    gcs_upload_bucket,
+    multipart,
+    r2_bucket,
+    s3_bucket,
+)
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -19,6 +19,7 @@ import requests
 
 from alliance_platform.storage.async_uploads.storage.s3 import S3AsyncUploadStorage
 from tests.conftest import service_variable
+from tests.s3.r2_proxy import R2StyleProxy
 from tests.testapp.models import CloudDocument
 
 
@@ -42,6 +43,13 @@ def s3_client(s3_server):
         region_name="us-east-1",
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
+
+
+@pytest.fixture(scope="session")
+def r2_proxy(s3_server) -> Iterator[R2StyleProxy]:
+    """The suite's SeaweedFS behind a loopback proxy that refuses presigned POSTs as Cloudflare R2 does."""
+    with R2StyleProxy(s3_server["endpoint_url"]) as proxy:
+        yield proxy
 
 
 @pytest.fixture

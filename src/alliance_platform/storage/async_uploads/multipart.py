@@ -33,6 +33,13 @@ def part_size_for(
     return max(int(configured), minimum, needed)
 
 
+def part_lengths(size: int, part_size: int, part_numbers: list[int]) -> dict[int, int]:
+    """The exact length of each of ``part_numbers`` when ``size`` bytes are cut into ``part_size`` parts, as the
+    plan lays them out: every part but the last is ``part_size`` long (R2 refuses to assemble unequal parts)."""
+    count = max(1, math.ceil(size / part_size))
+    return {number: part_size if number < count else size - (count - 1) * part_size for number in part_numbers}
+
+
 @dataclass(frozen=True)
 class MultipartToken:
     """What a multipart token names: one upload (``upload_id``) of one temporary ``key`` for one field, and the

@@ -46,7 +46,7 @@ from . import signals
 from .claims import ClaimTimeout, claimed
 from .fields import AsyncFileField, display_name, set_pending_upload
 from .storage.base import ObjectChanged
-from .temp_files import AsyncTempFile, ScanStatus
+from .temp_files import RESERVED_NAMES, AsyncTempFile, ScanStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -445,7 +445,8 @@ def _name_taken_by_another(
 ) -> bool:
     """Whether another upload has reserved (or was promoted to) ``name``; with ``any_record``, also whether a
     record of the field holds it (so an existing object there is someone's file, not our interrupted copy)."""
-    taken = Q(promoting_to=name) | Q(moved_to_location=name) if any_record else Q(promoting_to=name)
+    reserved = Q(promoting_to=name) & RESERVED_NAMES
+    taken = reserved | Q(moved_to_location=name) if any_record else reserved
     if AsyncTempFile.objects.using(using).exclude(pk=temp_file.pk).filter(taken).exists():
         return True
     return any_record and field.model._base_manager.using(using).filter(**{field.attname: name}).exists()

@@ -1,10 +1,11 @@
 """Who is uploading or submitting: the one home of the rule that an upload belongs to the user or anonymous
 browser that planned it.
 
-An upload planned by a logged-in user belongs to that user. One planned anonymously belongs to the browser's
-session, through a random uploader token kept in the session's data (never the session key itself): Django keeps
-session data but changes the key when the user logs in, so an upload made before logging in stays submittable
-afterwards. The table keeps only a hash of the token.
+An upload planned by a logged-in user belongs to that user. One planned anonymously belongs to the browser,
+through a random uploader token in a signed cookie of its own (``uploader_cookie``; never the session key
+itself): Django changes the session key when the user logs in, so an upload made before logging in stays
+submittable afterwards. The table keeps only a hash of the token. Tokens that earlier versions kept in the
+session's data are still recognised.
 
 Django form fields never see the request, yet verification must know who submits a key, and a project set up as
 the reference's documentation says installs no middleware of ours. ``current_request`` therefore finds the request
@@ -27,7 +28,7 @@ accepting them from anyone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -44,7 +45,10 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
-#: Where the anonymous uploader token lives in the session's data.
+from . import uploader_cookie
+
+#: Where the anonymous uploader token lives in the session's data when it cannot be set as a cookie (a token
+#: given out while validating a form, which has no response to carry it), and where earlier versions kept it.
 UPLOADER_SESSION_KEY = "_alliance_platform_storage_uploader"
 
 _current_request: ContextVar[HttpRequest | None] = ContextVar("alliance_platform_storage_request", default=None)
@@ -94,7 +98,12 @@ class StartedRequest:
     authentication middleware make them."""
 
     def __init__(self, cookie_header: str):
-        self.COOKIES = parse_cookie(cookie_header) if cookie_header else {}
+        self._cookie_header = cookie_header
+
+    @cached_property
+    def COOKIES(self) -> dict[str, str]:  # noqa: N802 (the name HttpRequest gives them)
+        # Parsed on first use: the signal receiver that makes this object runs for every request of the site.
+        return parse_cookie(self._cookie_header) if self._cookie_header else {}
 
     @cached_property
     def session(self) -> Any:
@@ -150,12 +159,18 @@ def fingerprint(secret: str | None) -> str:
 class Requester:
     user: Any
     session: Any  # a SessionBase, or None where the request has no session (an API client with a token)
+    #: The uploader token of the request's signed cookie (``uploader_cookie``), if it carries a valid one.
+    cookie_token: str | None = None
 
     @classmethod
     def from_request(cls, request: HttpRequest | None) -> Requester | None:
         if request is None:
             return None
-        return cls(user=getattr(request, "user", None), session=getattr(request, "session", None))
+        return cls(
+            user=getattr(request, "user", None),
+            session=getattr(request, "session", None),
+            cookie_token=uploader_cookie.read_token(getattr(request, "COOKIES", None)),
+        )
 
     @property
     def is_authenticated(self) -> bool:
@@ -163,26 +178,33 @@ class Requester:
 
     @property
     def session_fingerprints(self) -> list[str]:
-        """The hashes an anonymous upload of this browser may carry: of its uploader token, and of its session key
-        (how uploads planned before the token existed were recorded)."""
-        if self.session is None:
-            return []
-        secrets_ = (self.session.get(UPLOADER_SESSION_KEY), self.session.session_key)
-        return [fingerprint(secret) for secret in secrets_ if secret]
+        """The hashes an anonymous upload of this browser may carry: of its cookie's uploader token, of a token
+        kept in its session, and of its session key (how uploads planned before the token existed were
+        recorded). The session is read only if the browser sends a session cookie."""
+        secrets_ = [self.cookie_token]
+        if self.session is not None:
+            secrets_ += [self.session.get(UPLOADER_SESSION_KEY), self.session.session_key]
+        return list(dict.fromkeys(fingerprint(secret) for secret in secrets_ if secret))
 
-    def owner_fields(self) -> dict[str, Any] | None:
+    def owner_fields(self, issue_token: Callable[[str], None] | None = None) -> dict[str, Any] | None:
         """What a new upload records about its owner, or ``None`` when there is nobody to record.
 
-        An anonymous browser gets its uploader token here; the session middleware saves it with the response.
+        An anonymous browser is recorded by its uploader token: the cookie's, else one its session already keeps.
+        A browser with neither gets a new token here, handed to ``issue_token`` (the plan endpoint sets it as the
+        cookie of its response) or, with no ``issue_token``, kept in the session, which the session middleware
+        saves with the response.
         """
         if self.is_authenticated:
             return {"uploaded_by": self.user, "session_fingerprint": ""}
         if self.session is None:
             return None
-        token = self.session.get(UPLOADER_SESSION_KEY)
+        token = self.cookie_token or self.session.get(UPLOADER_SESSION_KEY)
         if not token:
             token = secrets.token_urlsafe(32)
-            self.session[UPLOADER_SESSION_KEY] = token
+            if issue_token is not None:
+                issue_token(token)
+            else:
+                self.session[UPLOADER_SESSION_KEY] = token
         return {"uploaded_by": None, "session_fingerprint": fingerprint(token)}
 
     def owns(self, temp_file) -> bool:

@@ -65,8 +65,13 @@ def minimum_orphan_age() -> timedelta:
     return timedelta(seconds=storage_settings.UPLOAD_URL_EXPIRY)
 
 
+#: Rows whose promotion has reserved a final name: the condition of the partial index on ``promoting_to``, which a
+#: query by that column repeats so that SQLite (which only uses a partial index its query implies) uses it.
+RESERVED_NAMES = ~models.Q(promoting_to="")
+
+
 class AsyncTempFile(models.Model):
-    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
     original_filename = models.CharField(verbose_name=_("original file name"), max_length=1000)
     key = models.CharField(verbose_name=_("key"), max_length=1000, unique=True)
     field_id = models.CharField(verbose_name=_("field"), max_length=300)
@@ -77,6 +82,9 @@ class AsyncTempFile(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        # ap_storage_tmp_user_idx (uploaded_by, created_at) serves every lookup by user: a second index would
+        # only make each plan's INSERT dearer.
+        db_index=False,
     )
     session_fingerprint = models.CharField(verbose_name=_("session fingerprint"), max_length=64, blank=True, default="")
     declared_size = models.BigIntegerField(verbose_name=_("declared size"), null=True, blank=True)
@@ -100,9 +108,7 @@ class AsyncTempFile(models.Model):
     object_id = models.CharField(verbose_name=_("record"), max_length=255, blank=True, default="")
     # The final key a promotion chose before it started copying: a promotion interrupted after the copy (a worker
     # killed) finishes at the same key instead of leaving a second copy, and no other upload is given that name.
-    promoting_to = models.CharField(
-        verbose_name=_("promoting to"), max_length=1000, blank=True, default="", db_index=True
-    )
+    promoting_to = models.CharField(verbose_name=_("promoting to"), max_length=1000, blank=True, default="")
     # How many times promotion was attempted; background promotion stops retrying after PROMOTION_ATTEMPTS.
     attempts = models.PositiveIntegerField(verbose_name=_("promotion attempts"), default=0)
     # The scanner's verdict on the verified version (empty: not scanned yet, or no scanner), and what it found.
@@ -119,9 +125,23 @@ class AsyncTempFile(models.Model):
         app_label = "alliance_platform_storage"
         verbose_name = _("async temporary file")
         verbose_name_plural = _("async temporary files")
+        # The INSERT of a plan is the hot path: every index is partial, so a row is entered only in the one owner
+        # index it is looked up by (the user's, or for anonymous uploads the browser's) and in the reserved-name
+        # index only while a promotion holds a name; created_at has none (cleanup and the admin scan a table that
+        # only holds uploads of the last days). The queries imply each condition (``uploaded_by = x``;
+        # ``uploaded_by IS NULL AND session_fingerprint IN ...``; ``RESERVED_NAMES``), so SQLite uses the indexes.
         indexes = [
-            models.Index(fields=["uploaded_by", "created_at"], name="ap_storage_tmp_user_idx"),
-            models.Index(fields=["session_fingerprint", "created_at"], name="ap_storage_tmp_session_idx"),
+            models.Index(
+                fields=["uploaded_by", "created_at"],
+                name="ap_storage_tmp_user_idx",
+                condition=models.Q(uploaded_by__isnull=False),
+            ),
+            models.Index(
+                fields=["session_fingerprint"],
+                name="ap_storage_tmp_session_idx",
+                condition=models.Q(uploaded_by__isnull=True),
+            ),
+            models.Index(fields=["promoting_to"], name="ap_storage_tmp_promoting_idx", condition=RESERVED_NAMES),
         ]
 
     def __str__(self) -> str:

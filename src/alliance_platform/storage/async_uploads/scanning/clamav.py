@@ -55,8 +55,10 @@ def parse_address(address: str) -> Address:
 
 
 def _connect(address: Address, timeout: float) -> socket.socket:
-    family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-    connection = socket.socket(family, socket.SOCK_STREAM)
+    if not isinstance(address, str):
+        # Resolves the host name and tries each of its addresses (IPv4 or IPv6), as any client should.
+        return socket.create_connection(address, timeout=timeout)
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.settimeout(timeout)
     try:
         connection.connect(address)

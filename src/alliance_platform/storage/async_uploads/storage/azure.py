@@ -277,7 +277,7 @@ class AzureAsyncUploadStorage(CloudAsyncUploadStorage, AzureStorage):
         return secrets.token_hex(_UPLOAD_ID_BYTES)
 
     def single_upload_plan(
-        self, name: str, *, expire: int, max_size: int | None, content_type: str | None
+        self, name: str, *, expire: int, max_size: int | None, content_type: str | None, size: int | None = None
     ) -> GenerateUploadUrlResponse:
         """A create-only SAS for one Put Blob with the blob's content settings as headers (Azure cannot cap the
         size of a SAS upload: ``max_size`` was checked when planning and is checked again at verification)."""

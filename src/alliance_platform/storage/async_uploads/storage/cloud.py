@@ -72,9 +72,10 @@ class CloudAsyncUploadStorage(AsyncUploadStorage):
         raise NotImplementedError
 
     def single_upload_plan(
-        self, name: str, *, expire: int, max_size: int | None, content_type: str | None
+        self, name: str, *, expire: int, max_size: int | None, content_type: str | None, size: int | None = None
     ) -> GenerateUploadUrlResponse:
-        """The plan of an upload in one request, signed for ``expire`` seconds."""
+        """The plan of an upload in one request, signed for ``expire`` seconds (``size``: the declared size, when
+        the client gave one)."""
         raise NotImplementedError
 
     def generate_upload_url(
@@ -105,7 +106,7 @@ class CloudAsyncUploadStorage(AsyncUploadStorage):
                 part_size=self.multipart_part_size(size),
             )
         expire = storage_settings.UPLOAD_URL_EXPIRY if expire is None else expire
-        return self.single_upload_plan(name, expire=expire, max_size=max_size, content_type=content_type)
+        return self.single_upload_plan(name, expire=expire, max_size=max_size, content_type=content_type, size=size)
 
     # Reading and deleting.
 

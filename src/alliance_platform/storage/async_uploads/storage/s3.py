@@ -4,7 +4,10 @@ Built on django-storages' ``S3Storage``, so every ``AWS_*`` setting (bucket, ``A
 addressing style, ``AWS_S3_OBJECT_PARAMETERS``...) applies as usual, and each can be passed to the constructor.
 
 * Uploads are presigned POSTs whose policy pins the exact key, the declared Content-Type, the object parameters and
-  ``content-length-range`` up to the field's ``max_size``: S3 itself refuses anything else.
+  ``content-length-range`` up to the field's ``max_size``: S3 itself refuses anything else. Stores that do not take
+  presigned POSTs (Cloudflare R2) get presigned PUTs instead with ``upload_method="put"``: the key, the declared size
+  (as ``Content-Length``), the type and the object parameters are signed (``s3_put``), and multipart part URLs sign
+  each part's exact length, so every part but the last has the same size.
 * Verification reads a HEAD and a small ranged GET, never the whole object.
 * Promotion is a server-side copy (multipart copy for large objects): no object bytes pass through the app.
 * What was verified is what is promoted: a presigned POST can be sent again until it expires, so verification
@@ -35,7 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from ...settings import storage_settings
 from .. import multipart
-from ..content_types import download_content_type, storable_content_type
+from ..content_types import NEUTRAL, download_content_type, storable_content_type
 from .base import (
     GenerateUploadUrlResponse,
     InvalidUploadParts,
@@ -45,6 +48,10 @@ from .base import (
     UploadPart,
 )
 from .cloud import CloudAsyncUploadStorage
+from .s3_put import check_signed_headers, header_values
+
+#: The values of ``upload_method``: a presigned POST policy (AWS S3 and most compatible stores) or a presigned PUT.
+UPLOAD_METHODS = ("post", "put")
 
 # How object parameters (boto3 names) are spelled as presigned POST form fields.
 _POST_FIELD_FOR_PARAMETER = {
@@ -89,11 +96,27 @@ class S3AsyncUploadStorage(CloudAsyncUploadStorage, S3Storage):
     copy_multipart_threshold = 4 * 1024**3
     copy_multipart_chunksize = 512 * 1024**2
 
+    #: How single uploads are signed: ``"post"`` (a presigned POST whose policy caps the size) or ``"put"`` (a
+    #: presigned PUT with the declared size signed, for stores that refuse POST uploads, such as Cloudflare R2).
+    #: An OPTIONS key and a constructor argument like django-storages' own options.
+    upload_method = "post"
+
     def __init__(self, **settings: Any):
-        for name in ("copy_multipart_threshold", "copy_multipart_chunksize"):
+        for name in ("copy_multipart_threshold", "copy_multipart_chunksize", "upload_method"):
             if name in settings:
                 setattr(self, name, settings.pop(name))
         super().__init__(**settings)
+
+    @property
+    def _upload_method(self) -> str:
+        """``upload_method`` as compared: ``"PUT"`` means ``"put"``. Anything else is reported by a system check
+        (W014) and refused when an upload is planned, rather than silently signed as a POST."""
+        return str(self.upload_method).lower()
+
+    @property
+    def signs_part_lengths(self) -> bool:
+        """Whether part URLs sign each part's length: in PUT mode, for stores that need parts of equal sizes."""
+        return self._upload_method == "put"
 
     @property
     def client(self):
@@ -112,6 +135,19 @@ class S3AsyncUploadStorage(CloudAsyncUploadStorage, S3Storage):
         return multipart.part_size_for(size)
 
     def single_upload_plan(
+        self, name: str, *, expire: int, max_size: int | None, content_type: str | None, size: int | None = None
+    ) -> GenerateUploadUrlResponse:
+        """A presigned POST, or a presigned PUT when ``upload_method`` is ``"put"``."""
+        method = self._upload_method
+        if method == "put":
+            return self._presigned_put_plan(name, expire=expire, content_type=content_type, size=size)
+        if method != "post":
+            raise ImproperlyConfigured(
+                f"S3AsyncUploadStorage.upload_method is {self.upload_method!r}; it must be one of {UPLOAD_METHODS}."
+            )
+        return self._presigned_post_plan(name, expire=expire, max_size=max_size, content_type=content_type)
+
+    def _presigned_post_plan(
         self, name: str, *, expire: int, max_size: int | None, content_type: str | None
     ) -> GenerateUploadUrlResponse:
         """A presigned POST whose policy pins the key, the declared type, the object parameters and the size."""
@@ -144,6 +180,32 @@ class S3AsyncUploadStorage(CloudAsyncUploadStorage, S3Storage):
             "fileFieldName": "file",
         }
 
+    def _presigned_put_plan(
+        self, name: str, *, expire: int, content_type: str | None, size: int | None
+    ) -> GenerateUploadUrlResponse:
+        """A presigned PUT of the key with the declared size, the type and the object parameters signed.
+
+        The plan endpoint refused a declared size over the field's limit, and the store refuses a body of any other
+        length than the signed one. Without a declared size nothing caps the upload, and verification refuses an
+        oversized object once it has arrived (as on Azure). The type is always signed, the neutral one when none
+        was declared: otherwise the browser would send its own guess, unsigned, and the object would be stored
+        with it.
+        """
+        params: dict[str, Any] = {
+            "Bucket": self.bucket_name,
+            "Key": self._stored_name(name),
+            "ContentType": storable_content_type(content_type) or NEUTRAL,
+            **self._upload_parameters(name),
+        }
+        headers = header_values(
+            self.client, "PutObject", {k: v for k, v in params.items() if k not in ("Bucket", "Key")}
+        )
+        if size is not None:
+            params["ContentLength"] = size
+        url = self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=expire, HttpMethod="PUT")
+        check_signed_headers(url, headers, length_signed=size is not None)
+        return {"url": url, "fields": {}, "method": "PUT", "provider": self.provider, "headers": headers}
+
     def _upload_parameters(self, name: str) -> dict[str, Any]:
         """Object parameters (``AWS_S3_OBJECT_PARAMETERS``, ``AWS_DEFAULT_ACL``) every upload and copy applies."""
         parameters = {
@@ -165,21 +227,30 @@ class S3AsyncUploadStorage(CloudAsyncUploadStorage, S3Storage):
         )
         return response["UploadId"]
 
-    def sign_upload_parts(self, name: str, upload_id: str, part_numbers: list[int]) -> list[UploadPart]:
+    def sign_upload_parts(
+        self, name: str, upload_id: str, part_numbers: list[int], *, part_lengths: dict[int, int] | None = None
+    ) -> list[UploadPart]:
+        """Presigned UploadPart URLs. In PUT mode, with ``part_lengths`` (the plan's layout, passed by the sign
+        endpoint), each URL signs its part's exact length: a part of any other size is refused by the store."""
         key = self._stored_name(name)
-        return [
-            {
-                "partNumber": number,
-                "url": self.client.generate_presigned_url(
-                    "upload_part",
-                    Params={"Bucket": self.bucket_name, "Key": key, "UploadId": upload_id, "PartNumber": number},
-                    ExpiresIn=storage_settings.UPLOAD_URL_EXPIRY,
-                    HttpMethod="PUT",
-                ),
-                "headers": {},
+        lengths = part_lengths if self.signs_part_lengths and part_lengths else {}
+        parts: list[UploadPart] = []
+        for number in part_numbers:
+            params: dict[str, Any] = {
+                "Bucket": self.bucket_name,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": number,
             }
-            for number in part_numbers
-        ]
+            if number in lengths:
+                params["ContentLength"] = lengths[number]
+            url = self.client.generate_presigned_url(
+                "upload_part", Params=params, ExpiresIn=storage_settings.UPLOAD_URL_EXPIRY, HttpMethod="PUT"
+            )
+            if number in lengths:
+                check_signed_headers(url, {}, length_signed=True)
+            parts.append({"partNumber": number, "url": url, "headers": {}})
+        return parts
 
     def list_upload_parts(self, name: str, upload_id: str) -> list[StoredPart] | None:
         """Parts stored so far, or ``None`` when the upload no longer exists (completed or aborted)."""
@@ -383,7 +454,7 @@ class S3AsyncUploadStorage(CloudAsyncUploadStorage, S3Storage):
         return f"S3 bucket {self.bucket_name!r} ({endpoint})"
 
     def cors_rules(self, origins: list[str]) -> dict[str, list[dict[str, Any]]]:
-        """POST for single uploads, PUT for multipart parts, GET/HEAD for downloads; the ETag of each part must be
+        """POST for single uploads (PUT in PUT mode), PUT for multipart parts, GET/HEAD for downloads; the ETag of each part must be
         readable by the page to complete a multipart upload. Shaped as ``aws s3api put-bucket-cors`` reads it."""
         rule = {
             "AllowedOrigins": list(origins),
@@ -437,6 +508,16 @@ class S3AsyncUploadStorage(CloudAsyncUploadStorage, S3Storage):
                     "need 's3v4' (the older version is refused by most regions and S3-compatible servers).",
                     hint="Set AWS_S3_SIGNATURE_VERSION = 's3v4' or remove it.",
                     id="alliance_platform_storage.W013",
+                )
+            )
+        if self._upload_method not in UPLOAD_METHODS:
+            problems.append(
+                Warning(
+                    f"S3AsyncUploadStorage.upload_method is {self.upload_method!r}, which is neither 'post' nor 'put': "
+                    "every upload would be refused when it is planned.",
+                    hint="Set upload_method in the storage's OPTIONS to 'post' (presigned POST, the default) or "
+                    "'put' (presigned PUT, for stores without POST uploads such as Cloudflare R2).",
+                    id="alliance_platform_storage.W014",
                 )
             )
         return problems

@@ -22,6 +22,7 @@ from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..storage.base import InvalidUploadParts
 from ..temp_files import AsyncTempFile
 from ..text import has_control_characters
+from .backend_calls import call_backend
 from .common import json_error
 
 MAX_PARTS_PER_REQUEST = 50
@@ -99,7 +100,14 @@ def _parse_part_numbers(raw: str, part_count: int) -> list[int]:
 class SignPartsView(MultipartView):
     def handle(self, request: HttpRequest, upload: UploadInProgress) -> HttpResponse:
         numbers = _parse_part_numbers(request.POST.get("partNumbers", ""), upload.part_count)
-        parts = upload.storage.sign_upload_parts(upload.key, upload.upload_id, numbers)
+        # A backend that signs part lengths (S3 in PUT mode) names ``part_lengths``; others are called as before.
+        extras = {}
+        declared = upload.temp_file.declared_size
+        if declared is not None:
+            extras["part_lengths"] = multipart.part_lengths(declared, upload.part_size, numbers)
+        parts = call_backend(
+            upload.storage.sign_upload_parts, upload.key, upload.upload_id, numbers, contract={}, extras=extras
+        )
         return JsonResponse({"parts": parts})
 
 
@@ -177,6 +185,15 @@ class CompleteView(MultipartView):
             else:
                 message = gettext("Some of these parts were never uploaded.")
             return json_error(400, {"parts": [message]})
+        if getattr(upload.storage, "signs_part_lengths", False):
+            short = [number for number, etag in named[:-1] if sizes[(number, etag)] != upload.part_size]
+            if short:
+                # Stores that need equal parts (R2) would refuse the completion with a less helpful error.
+                message = gettext("Every part but the last must be %(size)d bytes long; these are not: %(parts)s.") % {
+                    "size": upload.part_size,
+                    "parts": ", ".join(str(number) for number in short),
+                }
+                return json_error(400, {"parts": [message]})
         declared = upload.temp_file.declared_size
         if declared is not None and total != declared:
             # Parts re-sent with other lengths: the file would not be the one planned (and checked) by its size.

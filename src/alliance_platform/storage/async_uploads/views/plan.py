@@ -2,90 +2,28 @@
 
 from __future__ import annotations
 
-import json
+import logging
 from typing import Any
 
-from django import forms
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import HttpRequest, JsonResponse
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext
 from django.views import View
 
 from ...auth import has_permission
 from ...settings import storage_settings
-from .. import signals
-from ..keys import MAX_FILENAME_LENGTH, sanitize_filename
+from .. import signals, uploader_cookie
+from ..planned_rows import insert_planned_upload
 from ..registry import AsyncFieldRegistry, default_async_field_registry
 from ..requester import Requester
 from ..temp_files import AsyncTempFile
-from ..text import has_control_characters
 from .authentication import ApiClientAuthenticationMixin
 from .backend_calls import as_upload_plan, call_backend, endpoint_urls
 from .common import InstanceLookupError, get_instance, json_error
 from .fetch_metadata import RefuseCrossSiteMixin
+from .plan_request import clean_plan_request
 
-
-def _plain_text(value: str) -> str:
-    """Refuse text with control characters (the one rule, ``text.has_control_characters``): NUL and newlines can
-    break databases and headers, so they are refused before anything else looks at the value."""
-    if has_control_characters(value):
-        raise forms.ValidationError(gettext_lazy("Control characters are not allowed."), code="control_characters")
-    return value
-
-
-class PlanRequestForm(forms.Form):
-    """The request parameters, accepting both the documented camelCase and snake_case spellings."""
-
-    fieldId = forms.CharField(max_length=300)
-    filename = forms.CharField(max_length=4096, validators=[_plain_text], strip=False)
-    contentType = forms.CharField(max_length=255, required=False, validators=[_plain_text])
-    size = forms.IntegerField(min_value=0, max_value=2**53, required=False)
-    instanceId = forms.CharField(max_length=255, required=False, validators=[_plain_text])
-    params = forms.CharField(required=False, max_length=10000)
-
-    ALIASES = {"field_id": "fieldId", "content_type": "contentType", "instance_id": "instanceId"}
-
-    def __init__(self, data: Any):
-        normalised = {key: value for key, value in data.items()}
-        for alias, name in self.ALIASES.items():
-            if alias in normalised and name not in normalised:
-                normalised[name] = normalised.pop(alias)
-        super().__init__(normalised)
-
-    def clean_filename(self) -> str:
-        """The name the user sees (``keys.sanitize_filename``: unicode kept, at most 255 UTF-8 bytes), or a 400.
-
-        A long name is shortened rather than refused, keeping its extension; only input far beyond any real name
-        (a path included) is refused, before any work is done on it. Every name accepted here can be stored and
-        promoted: the temporary and final names are derived from it by the rule in ``keys``.
-        """
-        raw = self.cleaned_data["filename"]
-        limit = MAX_FILENAME_LENGTH * 4
-        if len(raw) > limit:
-            raise forms.ValidationError(
-                gettext_lazy("The filename is too long (at most %(limit)d characters)."),
-                code="too_long",
-                params={"limit": limit},
-            )
-        name = sanitize_filename(raw)
-        if not name:
-            raise forms.ValidationError(
-                gettext_lazy("The filename is empty once directories and special characters are removed."),
-                code="empty",
-            )
-        return name
-
-    def clean_params(self) -> dict[str, Any]:
-        raw = self.cleaned_data.get("params")
-        if not raw:
-            return {}
-        try:
-            params = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise forms.ValidationError(gettext_lazy("params must be a JSON object."), code="invalid") from None
-        if not isinstance(params, dict):
-            raise forms.ValidationError(gettext_lazy("params must be a JSON object."), code="invalid")
-        return params
+logger = logging.getLogger("alliance_platform.storage")
 
 
 def _contract_arguments(params: dict[str, Any], content_type: str | None, max_bytes: int | None) -> dict[str, Any]:
@@ -122,10 +60,9 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
         return self.plan(request, request.POST)
 
     def plan(self, request: HttpRequest, data: Any) -> JsonResponse:
-        form = PlanRequestForm(data)
-        if not form.is_valid():
-            return json_error(400, {name: list(messages) for name, messages in form.errors.items()})
-        values = form.cleaned_data
+        values, errors = clean_plan_request(data)
+        if errors:
+            return json_error(400, errors)
         field = self.registry.get_field(values["fieldId"])
         if field is None:
             return json_error(400, {"fieldId": [gettext("Unknown fieldId")]})
@@ -153,14 +90,10 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
             return json_error(400, {"size": [message]})
 
         requester = Requester.from_request(request)
-        owner = requester.owner_fields()
+        issued: list[str] = []  # a new anonymous uploader token, for the response's cookie
+        owner = requester.owner_fields(issue_token=issued.append)
         if owner is None:
             return json_error(403, detail=gettext("Uploading needs a logged-in user or a session."))
-        cap = storage_settings.MAX_PENDING_UPLOADS
-        if cap is not None and AsyncTempFile.objects.pending().owned_by(requester).count() >= cap:
-            detail = gettext("Too many uploads are waiting to be submitted. Save or discard some first.")
-            return json_error(429, detail=detail)
-
         storage = field.storage
         try:
             key = storage.generate_temporary_path(filename, max_length=field.max_length)
@@ -181,15 +114,29 @@ class GenerateUploadUrlView(RefuseCrossSiteMixin, ApiClientAuthenticationMixin, 
             ),
             storage,
         )
-        temp_file = AsyncTempFile.create_for_field(
-            field,
-            filename,
+        temp_file = AsyncTempFile(
             key=key,
+            original_filename=filename,
+            field_id=field.async_field_id,
             **owner,
             planned_for="" if instance is None else str(instance.pk),
             declared_size=values["size"],
             content_type=values["contentType"],
             upload_id=upload_url.get("multipart", {}).get("uploadId", ""),
         )
+        # The cap is checked by the INSERT itself (one statement, see ``planned_rows``), so the URL is signed before
+        # the cap is known. A refused plan's URL is never sent, and a key with no row cannot be submitted; a
+        # multipart upload the backend already started for it is aborted at once.
+        if not insert_planned_upload(temp_file, requester, storage_settings.MAX_PENDING_UPLOADS):
+            if temp_file.upload_id and storage.supports_multipart:
+                try:
+                    storage.abort_multipart_upload(key, temp_file.upload_id)
+                except Exception:  # cleanup's sweep aborts it later; the answer is the 429 either way
+                    logger.warning("Could not abort the multipart upload of refused plan %s", key, exc_info=True)
+            detail = gettext("Too many uploads are waiting to be submitted. Save or discard some first.")
+            return json_error(429, detail=detail)
         signals.upload_planned.send(sender=AsyncTempFile, temp_file=temp_file, field=field, request=request)
-        return JsonResponse({"uploadUrl": upload_url, "key": key})
+        response = JsonResponse({"uploadUrl": upload_url, "key": key})
+        if issued:
+            uploader_cookie.set_token(response, issued[0])
+        return response
