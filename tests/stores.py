@@ -41,16 +41,21 @@ class Store:
         return digest.hexdigest()
 
     def keys_under(self, prefix: str) -> list[str]:
-        # django-storages' Azure listdir names files by their full name, S3's, GCS's and the filesystem's relative
-        # to the folder; a folder that does not exist (the filesystem) holds nothing.
-        try:
-            directories, files = self.storage.listdir(prefix)
-        except FileNotFoundError:
-            return []
-        return sorted(f"{prefix}{posixpath.basename(name)}" for name in files)
+        return sorted(f"{prefix}{name}" for name in file_names_under(self.storage, prefix))
 
     def exists(self, key: str) -> bool:
         return self.storage.stat_object(key) is not None
+
+
+def file_names_under(storage: AsyncUploadStorage, prefix: str) -> list[str]:
+    """The names of the files directly in the folder ``prefix``. django-storages' Azure ``listdir`` gives files by
+    their full name, S3's, GCS's and the filesystem's relative to the folder; a folder that does not exist (on the
+    filesystem) holds nothing."""
+    try:
+        _directories, files = storage.listdir(prefix)
+    except FileNotFoundError:
+        return []
+    return [posixpath.basename(name) for name in files]
 
 
 def build_store(kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Store:

@@ -18,6 +18,7 @@ import pytest
 from alliance_platform.storage.async_uploads import cleanup, promotion_jobs, signals
 from alliance_platform.storage.async_uploads.temp_files import AsyncTempFile, ScanStatus
 from tests.scanning.conftest import EICAR, scanning_settings
+from tests.stores import file_names_under
 from tests.testapp.models import CloudDocument
 
 from .conftest import ROUNDS, Backend, assert_invariants, run_together
@@ -68,12 +69,7 @@ def deliver(record_pk: int, key: str):
 
 def copies_of(backend: Backend, stem: str) -> list[str]:
     """Objects under the field's folder whose name starts with ``stem`` (a promotion's copies of one upload)."""
-    try:
-        _folders, files = backend.storage.listdir("cloud/")
-    except FileNotFoundError:
-        return []
-    names = [name.rsplit("/", 1)[-1] for name in files]  # Azure's listdir gives full names
-    return [name for name in names if name.startswith(stem)]
+    return [name for name in file_names_under(backend.storage, "cloud/") if name.startswith(stem)]
 
 
 def test_a_task_delivered_twice_while_cleanup_runs_promotes_once(backend: Backend, visitor, sent_signals):
